@@ -1,0 +1,16 @@
+# One image for web, worker and beat (docker-compose.yml).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /app
+
+RUN useradd --create-home --uid 1000 wibawa
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+COPY . .
+# Static files (Swagger UI among them) are collected into the image and served by WhiteNoise.
+RUN DEBUG=1 WHITENOISE_USE_FINDERS=0 python manage.py collectstatic --noinput
+
+USER wibawa
+EXPOSE 8000
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2"]

@@ -1,0 +1,1 @@
+"""Partner banks, their staff, fees and fund allocations: built by the workflow issue."""

@@ -1,0 +1,1 @@
+"""Borrowers and their businesses (NIK, NIB, domicile): built by the workflow issue."""

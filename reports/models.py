@@ -1,0 +1,1 @@
+"""Statements and reports: built by a later issue."""

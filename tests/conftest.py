@@ -1,0 +1,44 @@
+from collections.abc import Iterator
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from celery.worker import WorkController
+from rest_framework.test import APIClient
+
+from tests.services import POSTGRES, REDIS, Service
+
+
+def pytest_report_header() -> list[str]:
+    def state(service: Service) -> str:
+        return "yes" if service.available else f"no ({service.error})"
+
+    return [f"services: PostgreSQL {state(POSTGRES)}; Redis {state(REDIS)}"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "postgres" in item.keywords and not POSTGRES.available:
+            item.add_marker(pytest.mark.skip(reason=f"PostgreSQL unreachable: {POSTGRES.error}"))
+        if "redis" in item.keywords and not REDIS.available:
+            item.add_marker(pytest.mark.skip(reason=f"Redis unreachable: {REDIS.error}"))
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient(HTTP_ACCEPT_LANGUAGE="en")
+
+
+@pytest.fixture
+def celery_worker() -> Iterator[WorkController]:
+    """A real Celery worker (in a thread of this process) consuming from Redis; while it
+    runs, tasks go through the broker instead of running eagerly."""
+    import celery.contrib.testing.tasks  # noqa: F401 - registers the ping the worker start waits for
+
+    from config.celery import app
+
+    app.conf.task_always_eager = False
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=True, shutdown_timeout=10) as worker:
+            yield worker
+    finally:
+        app.conf.task_always_eager = True

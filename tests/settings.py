@@ -1,0 +1,26 @@
+"""Settings for the test suite: the project's settings, pointed at whichever real
+services answer (see tests/services.py)."""
+
+import os
+
+from tests.services import POSTGRES, REDIS
+
+os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
+os.environ["DATABASE_URL"] = POSTGRES.url if POSTGRES.available else "sqlite://:memory:"
+if REDIS.available:
+    os.environ["CELERY_BROKER_URL"] = REDIS.url
+    os.environ["CELERY_RESULT_BACKEND"] = REDIS.url
+else:
+    os.environ.pop("CELERY_BROKER_URL", None)
+    os.environ.pop("CELERY_RESULT_BACKEND", None)
+os.environ.pop("CACHE_URL", None)
+
+from config.settings import *  # noqa: F403
+
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+# Tasks run in-process unless a test starts a real worker (tests/conftest.py).
+CELERY_TASK_ALWAYS_EAGER = True
+# A queue of this run's own, so no other worker on the same Redis takes its tasks.
+CELERY_TASK_DEFAULT_QUEUE = f"wibawa-tests-{os.getpid()}"
+SIMULATION_THROTTLE = "100000/min"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
