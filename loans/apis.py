@@ -10,9 +10,9 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from config.api import FixedWindowThrottle, ReusedFieldsSerializer
 from loans import money
 from loans.schedule import (
     MAX_PRINCIPAL,
@@ -47,16 +47,13 @@ Rounding, exactly as the engine applies it (all arithmetic is exact; no float de
 """
 
 
-class SimulationThrottle(SimpleRateThrottle):
+class SimulationThrottle(FixedWindowThrottle):
     """Per client address; the rate is the SIMULATION_THROTTLE setting, read per request."""
 
     scope = "simulation"
 
     def get_rate(self) -> str:
         return str(settings.SIMULATION_THROTTLE)
-
-    def get_cache_key(self, request: Request, view: APIView) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
 class InstallmentSerializer(serializers.Serializer):
@@ -96,7 +93,7 @@ class SimulationApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [SimulationThrottle]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(ReusedFieldsSerializer):
         principal = serializers.IntegerField(min_value=1, max_value=MAX_PRINCIPAL, help_text="Rupiah.")
         annual_rate = serializers.DecimalField(
             max_digits=7,

@@ -1,0 +1,74 @@
+"""Building blocks shared by the APIs: a cheap per-client throttle and a serializer
+base for hot, flat request bodies."""
+
+import threading
+import time
+from typing import Any
+
+from django.core.cache import cache
+from rest_framework import serializers
+from rest_framework.fields import Field
+from rest_framework.request import Request
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+
+class FixedWindowThrottle(SimpleRateThrottle):
+    """At most N requests per client address in each fixed window of the period
+    (``"600/min"``: 600 per clock minute), counted with one atomic cache increment, so
+    a request costs the same whatever the rate (DRF's sliding window re-stores the whole
+    timestamp list on every request). A client may burst to 2N across a window
+    boundary; that is the price of O(1).
+
+    Subclasses set ``scope`` and ``get_rate()``. The counter lives in the default cache:
+    Redis (CACHE_URL) when several web processes must share it.
+    """
+
+    num_requests: int
+    duration: int
+    retry_after: float = 0.0
+
+    def get_cache_key(self, request: Request, view: APIView) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        if self.rate is None:
+            return True
+        now = time.time()
+        window = int(now // self.duration)
+        key = f"{self.get_cache_key(request, view)}_{window}"
+        cache.add(key, 0, timeout=self.duration + 1)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=self.duration + 1)
+            count = 1
+        self.retry_after = (window + 1) * self.duration - now
+        return bool(count <= self.num_requests)
+
+    def wait(self) -> float:
+        return max(self.retry_after, 1.0)
+
+
+class ReusedFieldsSerializer(serializers.Serializer):
+    """A serializer that skips DRF's deep copy of every declared field per instance
+    (about 0.2 ms for a dozen fields, a fifth of a simulator request).
+
+    The copy protects serializers that change their fields per instance; this one must
+    not. Each thread keeps its own copy, re-bound to each new instance, so it is only
+    for a flat serializer used once per request (never nested in itself, never two
+    live instances at once in one thread).
+    """
+
+    _thread_fields = threading.local()
+
+    def get_fields(self) -> dict[str, Field[Any, Any, Any, Any]]:
+        by_class: dict[type, tuple[dict[str, Field[Any, Any, Any, Any]], dict[str, str | None]]]
+        by_class = self._thread_fields.__dict__.setdefault("by_class", {})
+        if type(self) not in by_class:
+            fields = super().get_fields()
+            by_class[type(self)] = (fields, {name: field.source for name, field in fields.items()})
+        fields, declared_sources = by_class[type(self)]
+        for name, field in fields.items():
+            field.source = declared_sources[name]  # binding to this instance sets it again
+        return fields

@@ -1,0 +1,81 @@
+import threading
+from datetime import date
+
+import pytest
+from django.core.cache import cache
+from rest_framework import serializers
+from rest_framework.test import APIRequestFactory
+
+from config.api import FixedWindowThrottle, ReusedFieldsSerializer
+
+
+class TermsSerializer(ReusedFieldsSerializer):
+    principal = serializers.IntegerField(min_value=1)
+    disbursed = serializers.DateField(source="disbursement_date")
+
+
+def validated(data: dict[str, object]) -> dict[str, object] | dict[str, list[str]]:
+    serializer = TermsSerializer(data=data)
+    if serializer.is_valid():
+        return dict(serializer.validated_data)
+    return {name: [str(message) for message in messages] for name, messages in serializer.errors.items()}
+
+
+def test_reused_fields_validate_each_instance_independently() -> None:
+    assert validated({"principal": 5, "disbursed": "2026-01-31"}) == {
+        "principal": 5,
+        "disbursement_date": date(2026, 1, 31),
+    }
+    assert set(validated({"principal": 0, "disbursed": "nope"})) == {"principal", "disbursed"}
+    assert validated({"principal": 7, "disbursed": "2026-02-01"}) == {
+        "principal": 7,
+        "disbursement_date": date(2026, 2, 1),
+    }
+
+
+def test_reused_fields_are_per_thread() -> None:
+    results: dict[int, object] = {}
+
+    def work(number: int) -> None:
+        for _ in range(200):
+            result = validated({"principal": number, "disbursed": f"2026-01-{number:02d}"})
+            if result != {"principal": number, "disbursement_date": date(2026, 1, number)}:
+                results[number] = result
+                return
+        results[number] = "ok"
+
+    threads = [threading.Thread(target=work, args=(number,)) for number in range(1, 9)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == dict.fromkeys(range(1, 9), "ok")
+
+
+class TwoPerMinute(FixedWindowThrottle):
+    scope = "test"
+    rate = "2/min"
+
+
+@pytest.fixture
+def _empty_cache() -> None:
+    cache.clear()
+
+
+@pytest.mark.usefixtures("_empty_cache")
+def test_fixed_window_throttle_counts_per_address_and_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    factory = APIRequestFactory()
+    clock = [1_000_000.0]
+    monkeypatch.setattr("config.api.time.time", lambda: clock[0])
+
+    def allowed(address: str) -> bool:
+        request = factory.get("/", REMOTE_ADDR=address)
+        return TwoPerMinute().allow_request(request, None)  # type: ignore[arg-type]
+
+    assert [allowed("10.0.0.1") for _ in range(3)] == [True, True, False]
+    assert allowed("10.0.0.2")
+    throttle = TwoPerMinute()
+    throttle.allow_request(factory.get("/", REMOTE_ADDR="10.0.0.1"), None)  # type: ignore[arg-type]
+    assert 1 <= throttle.wait() <= 60
+    clock[0] += 60  # the next window
+    assert allowed("10.0.0.1")
