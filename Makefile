@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install install-dev run test lint typecheck pytest worker beat lock clean
+.PHONY: help install install-dev run test lint typecheck pytest worker beat lock messages clean
 
 help:
 	@echo "make run    - install, migrate and serve the app on http://$(HOST):$(PORT)/"
@@ -75,3 +75,9 @@ lock:
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+# Needs GNU gettext (Debian: gettext). Translate the new entries in
+# locale/id/LC_MESSAGES/django.po, then commit both django.po and django.mo.
+messages: install
+	DEBUG=1 $(BIN)/python manage.py makemessages -l id --no-location --ignore=.venv --ignore=tests --ignore=benchmarks
+	DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -166,7 +167,7 @@ class SimulationApi(APIView):
             terms = LoanTerms(**data)
             schedule = build_schedule(terms)
         except ScheduleError as exc:
-            raise serializers.ValidationError({exc.field: [exc.message]}) from exc
+            raise serializers.ValidationError({exc.field: [gettext(exc.template).format(**exc.params)]}) from exc
         return Response(
             {
                 **data,

@@ -54,13 +54,52 @@ MAX_TENOR_MONTHS: Final = 120
 MAX_FIRST_DUE_MONTHS: Final = 2
 
 
-class ScheduleError(ValueError):
-    """Terms that cannot give a correct schedule. ``field`` names the input at fault."""
+def gettext_noop(text: str) -> str:
+    """Marks a message for translation (``manage.py makemessages`` finds it) without
+    importing Django: the API translates ScheduleError.template when it answers."""
+    return text
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
+
+MUST_BE_DATE = gettext_noop("Must be a date (YYYY-MM-DD).")
+MUST_BE_ONE_OF = gettext_noop("Must be one of: {choices}.")
+PRINCIPAL_RANGE = gettext_noop("Must be a whole number of rupiah from 1 to {maximum}.")
+RATE_RANGE = gettext_noop("Must be a number of percent from 0 to 100 with at most 4 decimals.")
+TENOR_RANGE = gettext_noop("Must be a whole number of months from 1 to {maximum}.")
+GRACE_RANGE = gettext_noop("Must be a whole number from 0 to one less than tenor_months.")
+FIRST_DUE_AFTER = gettext_noop("Must be after the disbursement date.")
+FIRST_DUE_WITHIN = gettext_noop("Must be at most {months} months after the disbursement date.")
+UNKNOWN_TERMS = gettext_noop("Unknown or missing terms: {detail}.")
+#: Refusals of terms whose rounding cannot give a correct schedule, by ``code``.
+NO_PRINCIPAL: Final = "no_principal"
+EARLY_PAYOFF: Final = "early_payoff"
+ROUNDING_TOO_COARSE = {
+    NO_PRINCIPAL: gettext_noop(
+        "A rounding unit of {unit} rupiah is too coarse for this loan: a regular installment would repay "
+        "no principal, or a negative one."
+    ),
+    EARLY_PAYOFF: gettext_noop(
+        "A rounding unit of {unit} rupiah is too coarse for this loan: it would be paid off before its "
+        "last installment."
+    ),
+}
+PRINCIPAL_TOO_SMALL = {
+    NO_PRINCIPAL: gettext_noop("Too small for this tenor and rate: a regular installment would repay no principal."),
+    EARLY_PAYOFF: gettext_noop("Too small for this tenor: the loan would be paid off before its last installment."),
+}
+
+
+class ScheduleError(ValueError):
+    """Terms that cannot give a correct schedule. ``field`` names the input at fault;
+    ``message`` is ``template`` (English, translatable) filled with ``params``; ``code``
+    says why (``invalid``, ``no_principal``, ``early_payoff``)."""
+
+    def __init__(self, field: str, template: str, code: str = "invalid", **params: object) -> None:
         self.field = field
-        self.message = message
+        self.template = template
+        self.code = code
+        self.params = params
+        self.message = template.format(**params)
+        super().__init__(f"{field}: {self.message}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,49 +132,49 @@ class LoanTerms:
                 try:
                     values[name] = date.fromisoformat(values[name])
                 except ValueError as exc:
-                    raise ScheduleError(name, "must be a date (YYYY-MM-DD)") from exc
+                    raise ScheduleError(name, MUST_BE_DATE) from exc
         try:
             return cls(**values)
         except TypeError as exc:
-            raise ScheduleError("non_field_errors", str(exc)) from exc
+            raise ScheduleError("non_field_errors", UNKNOWN_TERMS, detail=str(exc)) from exc
 
     def __post_init__(self) -> None:
         principal = self.principal
         if isinstance(principal, bool) or not isinstance(principal, int):
-            raise ScheduleError("principal", "must be a whole number of rupiah")
+            raise ScheduleError("principal", PRINCIPAL_RANGE, maximum=MAX_PRINCIPAL)
         if not 1 <= principal <= MAX_PRINCIPAL:
-            raise ScheduleError("principal", f"must be between 1 and {MAX_PRINCIPAL} rupiah")
+            raise ScheduleError("principal", PRINCIPAL_RANGE, maximum=MAX_PRINCIPAL)
         try:
             rate_units = money.parse_annual_rate(self.annual_rate)
         except (TypeError, ValueError) as exc:
-            raise ScheduleError("annual_rate", str(exc)) from exc
+            raise ScheduleError("annual_rate", RATE_RANGE) from exc
         object.__setattr__(self, "rate_units", rate_units)
         tenor = self.tenor_months
         if isinstance(tenor, bool) or not isinstance(tenor, int) or not 1 <= tenor <= MAX_TENOR_MONTHS:
-            raise ScheduleError("tenor_months", f"must be a whole number from 1 to {MAX_TENOR_MONTHS}")
+            raise ScheduleError("tenor_months", TENOR_RANGE, maximum=MAX_TENOR_MONTHS)
         if self.method not in METHODS:
-            raise ScheduleError("method", f"must be one of {', '.join(METHODS)}")
+            raise ScheduleError("method", MUST_BE_ONE_OF, choices=", ".join(METHODS))
         grace = self.grace_months
         if isinstance(grace, bool) or not isinstance(grace, int) or not 0 <= grace < tenor:
-            raise ScheduleError("grace_months", "must be a whole number from 0 to tenor_months - 1")
+            raise ScheduleError("grace_months", GRACE_RANGE)
         if self.rounding not in money.ROUNDING_UNITS or isinstance(self.rounding, bool):
-            raise ScheduleError("rounding", f"must be one of {', '.join(map(str, money.ROUNDING_UNITS))}")
+            raise ScheduleError("rounding", MUST_BE_ONE_OF, choices=", ".join(map(str, money.ROUNDING_UNITS)))
         if self.interest_rounding not in money.INTEREST_ROUNDING_MODES:
-            raise ScheduleError("interest_rounding", f"must be one of {', '.join(money.INTEREST_ROUNDING_MODES)}")
+            raise ScheduleError("interest_rounding", MUST_BE_ONE_OF, choices=", ".join(money.INTEREST_ROUNDING_MODES))
         if self.installment_rounding not in money.INSTALLMENT_ROUNDING_MODES:
-            raise ScheduleError("installment_rounding", f"must be one of {', '.join(money.INSTALLMENT_ROUNDING_MODES)}")
+            raise ScheduleError(
+                "installment_rounding", MUST_BE_ONE_OF, choices=", ".join(money.INSTALLMENT_ROUNDING_MODES)
+            )
         if not isinstance(self.disbursement_date, date):
-            raise ScheduleError("disbursement_date", "must be a date")
+            raise ScheduleError("disbursement_date", MUST_BE_DATE)
         first_due = self.first_due_date
         if first_due is not None:
             if not isinstance(first_due, date):
-                raise ScheduleError("first_due_date", "must be a date")
+                raise ScheduleError("first_due_date", MUST_BE_DATE)
             if first_due <= self.disbursement_date:
-                raise ScheduleError("first_due_date", "must be after the disbursement date")
+                raise ScheduleError("first_due_date", FIRST_DUE_AFTER)
             if first_due > add_months(self.disbursement_date, MAX_FIRST_DUE_MONTHS):
-                raise ScheduleError(
-                    "first_due_date", f"must be at most {MAX_FIRST_DUE_MONTHS} months after the disbursement date"
-                )
+                raise ScheduleError("first_due_date", FIRST_DUE_WITHIN, months=MAX_FIRST_DUE_MONTHS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,12 +201,12 @@ class Schedule:
         return sum(self.installment)
 
 
-def _too_coarse(terms: LoanTerms, what: str) -> ScheduleError:
+def _too_coarse(terms: LoanTerms, code: str) -> ScheduleError:
+    """The refusal for terms whose rounding breaks the schedule (``code`` says how):
+    blamed on the rounding unit, or on the principal when the unit is already 1."""
     if terms.rounding == 1:
-        return ScheduleError("principal", f"is too small for this tenor and rate: the schedule would {what}")
-    return ScheduleError(
-        "rounding", f"a rounding unit of {terms.rounding} rupiah is too coarse for this loan: the schedule would {what}"
-    )
+        return ScheduleError("principal", PRINCIPAL_TOO_SMALL[code], code=code)
+    return ScheduleError("rounding", ROUNDING_TOO_COARSE[code], code=code, unit=terms.rounding)
 
 
 def annuity_installment(principal: int, rate_units: int, periods: int, unit: int, mode: money.RoundingMode) -> int:
@@ -184,9 +223,9 @@ def annuity_installment(principal: int, rate_units: int, periods: int, unit: int
 
 def _check_regular_principal(terms: LoanTerms, regular: int, periods: int) -> None:
     if periods > 1 and regular <= 0:
-        raise _too_coarse(terms, "repay no principal, or a negative one, in a regular installment")
+        raise _too_coarse(terms, NO_PRINCIPAL)
     if regular * (periods - 1) >= terms.principal:
-        raise _too_coarse(terms, "be paid off before its last installment")
+        raise _too_coarse(terms, EARLY_PAYOFF)
 
 
 def _annuity_rows(terms: LoanTerms, full_interest: int, periods: int) -> tuple[list[int], list[int]]:
@@ -201,10 +240,10 @@ def _annuity_rows(terms: LoanTerms, full_interest: int, periods: int) -> tuple[l
         interest = round_interest(balance * rate, denominator)
         part = amount - interest
         if part <= 0:
-            raise _too_coarse(terms, "repay no principal, or a negative one, in a regular installment")
+            raise _too_coarse(terms, NO_PRINCIPAL)
         balance -= part
         if balance <= 0:
-            raise _too_coarse(terms, "be paid off before its last installment")
+            raise _too_coarse(terms, EARLY_PAYOFF)
         principals.append(part)
         interests.append(interest)
     principals.append(balance)

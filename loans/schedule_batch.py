@@ -17,7 +17,7 @@ How it stays exact:
 
 The schedules are returned as (loans x months) matrices; cells past a loan's tenor are
 0 (dates NaT). Loans whose terms are too coarse for their rounding are not raised but
-flagged in ``refused`` with the reason, their rows zeroed, so one bad loan never stops
+flagged in ``refused`` with the reason (ScheduleError's code), their rows zeroed, so one bad loan never stops
 a batch.
 """
 
@@ -37,11 +37,13 @@ from loans import money
 from loans.dates import due_dates_array
 from loans.schedule import (
     ANNUITY,
+    EARLY_PAYOFF,
     FLAT,
     MAX_FIRST_DUE_MONTHS,
     MAX_PRINCIPAL,
     MAX_TENOR_MONTHS,
     METHODS,
+    NO_PRINCIPAL,
     annuity_installment,
 )
 
@@ -52,9 +54,6 @@ BoolArray = npt.NDArray[np.bool_]
 #: boundary for its choice to be certain; its error is below 4e-4 (3 float64 roundings
 #: on values <= 1.1e12).
 _FLOAT_MARGIN = 1e-3
-
-REASON_NO_PRINCIPAL = "repay no principal, or a negative one, in a regular installment"
-REASON_EARLY_PAYOFF = "be paid off before its last installment"
 
 
 @dataclass(frozen=True)
@@ -316,8 +315,8 @@ def build_schedules(
                 interests = np.zeros((columns, size), dtype=np.int64)
             principals[:, chosen] = group_principals
             interests[:, chosen] = group_interests
-        reasons[chosen[no_principal]] = REASON_NO_PRINCIPAL
-        reasons[chosen[early_payoff]] = REASON_EARLY_PAYOFF
+        reasons[chosen[no_principal]] = NO_PRINCIPAL
+        reasons[chosen[early_payoff]] = EARLY_PAYOFF
     if principals is None or interests is None:  # an empty batch
         principals = np.zeros((columns, size), dtype=np.int64)
         interests = np.zeros((columns, size), dtype=np.int64)

@@ -153,7 +153,10 @@ def test_rounding_too_coarse_for_the_loan_is_refused() -> None:
     with pytest.raises(ScheduleError) as caught:
         build_schedule(terms(principal=1_000, rounding=1_000))
     assert caught.value.field == "rounding"
-    assert "paid off before its last installment" in caught.value.message
+    assert caught.value.code == "early_payoff"
+    assert caught.value.message == (
+        "A rounding unit of 1000 rupiah is too coarse for this loan: it would be paid off before its last installment."
+    )
 
 
 def test_principal_too_small_for_the_tenor_is_refused() -> None:
