@@ -5,12 +5,35 @@ import threading
 import time
 from typing import Any
 
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from rest_framework import serializers
 from rest_framework.fields import Field
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
+
+
+def _count_hit(key: str, ttl: int) -> int:
+    """Add one to the counter ``key`` (created with a ``ttl``-second life) and return it.
+    On Redis one pipelined round trip (INCR, EXPIRE) instead of the three of Django's
+    ``add`` + ``incr``; elsewhere (the in-process cache) ``add`` + ``incr``."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        full_key = backend.make_and_validate_key(key)
+        # Django's RedisCache exposes no pipeline; its client (private, stable since 4.0) does.
+        client = backend._cache.get_client(full_key, write=True)
+        pipeline = client.pipeline(transaction=False)
+        pipeline.incr(full_key)
+        pipeline.expire(full_key, ttl)
+        count, _ = pipeline.execute()
+        return int(count)
+    backend.add(key, 0, timeout=ttl)
+    try:
+        return int(backend.incr(key))
+    except ValueError:  # expired between add and incr
+        backend.set(key, 1, timeout=ttl)
+        return 1
 
 
 class FixedWindowThrottle(SimpleRateThrottle):
@@ -36,13 +59,7 @@ class FixedWindowThrottle(SimpleRateThrottle):
             return True
         now = time.time()
         window = int(now // self.duration)
-        key = f"{self.get_cache_key(request, view)}_{window}"
-        cache.add(key, 0, timeout=self.duration + 1)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=self.duration + 1)
-            count = 1
+        count = _count_hit(f"{self.get_cache_key(request, view)}_{window}", ttl=self.duration + 1)
         self.retry_after = (window + 1) * self.duration - now
         return bool(count <= self.num_requests)
 

@@ -2,7 +2,8 @@ import threading
 from datetime import date
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.test import override_settings
 from rest_framework import serializers
 from rest_framework.test import APIRequestFactory
 
@@ -79,3 +80,32 @@ def test_fixed_window_throttle_counts_per_address_and_window(monkeypatch: pytest
     assert 1 <= throttle.wait() <= 60
     clock[0] += 60  # the next window
     assert allowed("10.0.0.1")
+
+
+@pytest.mark.redis
+def test_throttle_counts_in_redis_in_one_pipelined_round_trip(monkeypatch: pytest.MonkeyPatch) -> None:
+    import redis
+
+    from config.api import _count_hit
+    from tests.services import REDIS
+
+    redis_cache = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS.url}}
+    key = f"wibawa-test-throttle-{threading.get_ident()}"
+    with override_settings(CACHES=redis_cache):
+        backend = caches["default"]
+        backend.delete(key)
+        assert [_count_hit(key, ttl=61) for _ in range(3)] == [1, 2, 3]
+        full_key = backend.make_and_validate_key(key)
+        assert 0 < redis.Redis.from_url(REDIS.url).ttl(full_key) <= 61
+        backend.delete(key)
+
+        factory = APIRequestFactory()
+        monkeypatch.setattr("config.api.time.time", lambda: 2_000_000.0)
+        address = f"10.9.{threading.get_ident() % 250}.1"
+        cache_key = TwoPerMinute().get_cache_key(factory.get("/", REMOTE_ADDR=address), None)  # type: ignore[arg-type]
+        backend.delete(f"{cache_key}_{(2_000_000 // 60)}")
+        outcomes = [
+            TwoPerMinute().allow_request(factory.get("/", REMOTE_ADDR=address), None)  # type: ignore[arg-type]
+            for _ in range(3)
+        ]
+        assert outcomes == [True, True, False]
