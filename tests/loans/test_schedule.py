@@ -283,5 +283,6 @@ def test_schedule_invariants_and_the_reference_reading(values: dict[str, object]
     if loan.method in ("flat", "annuity"):
         assert len(set(regular)) <= 1
         assert all(amount % loan.rounding == 0 for amount in regular)
+    assert Decimal(0) <= effective_annual_rate(schedule) < Decimal(10_000)
     assert len(schedule.due_dates) == loan.tenor_months
     assert list(schedule.due_dates) == sorted(set(schedule.due_dates))

@@ -5,6 +5,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.cache import cache
 from django.test import override_settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from loans.apis import SimulationApi
@@ -157,3 +159,27 @@ def test_get_is_not_allowed(api_client: APIClient) -> None:
     response = api_client.get(URL)
     assert response.status_code == 405
     assert response.json()["errors"] == {}
+
+
+json_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**20), max_value=10**20),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+    st.sampled_from(["2026-01-31", "2026-02-29", "2026-03-01", "3", "3.25", "flat", "annuity", "up", "half_even"]),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.dictionaries(st.sampled_from([*FULL_REQUEST, "unexpected"]), json_values, max_size=12))
+def test_any_json_body_answers_200_or_400_never_500(api_client: APIClient, body: dict[str, Any]) -> None:
+    response = api_client.post(URL, {**FULL_REQUEST, **body}, format="json")
+    assert response.status_code in (200, 400), response.content
+    if response.status_code == 400:
+        assert response.json()["errors"]
+    else:
+        installments = response.json()["installments"]
+        assert sum(row["principal"] for row in installments) == response.json()["principal"]
