@@ -209,16 +209,20 @@ def _too_coarse(terms: LoanTerms, code: str) -> ScheduleError:
     return ScheduleError("rounding", ROUNDING_TOO_COARSE[code], code=code, unit=terms.rounding)
 
 
-def annuity_installment(principal: int, rate_units: int, periods: int, unit: int, mode: money.RoundingMode) -> int:
-    """A = rnd_m(P * i / (1 - (1 + i)^-k)) with i = rate_units / D, as the exact ratio
-    P * r * (D + r)^k / (D * ((D + r)^k - D^k)); rnd_m(P / k) when the rate is 0."""
+def annuity_factor(rate_units: int, periods: int) -> tuple[int, int]:
+    """i / (1 - (1 + i)^-k) as an exact ratio (numerator, denominator) of integers, with
+    i = rate_units / D: r * (D + r)^k / (D * ((D + r)^k - D^k)); 1 / k when the rate is 0."""
     if rate_units == 0:
-        return money.round_to_unit(principal, periods, unit, mode)
+        return 1, periods
     denominator = money.MONTHLY_RATE_DENOMINATOR
     growth = (denominator + rate_units) ** periods
-    return money.round_to_unit(
-        principal * rate_units * growth, denominator * (growth - denominator**periods), unit, mode
-    )
+    return rate_units * growth, denominator * (growth - denominator**periods)
+
+
+def annuity_installment(principal: int, rate_units: int, periods: int, unit: int, mode: money.RoundingMode) -> int:
+    """A = rnd_m(P * i / (1 - (1 + i)^-k)), or rnd_m(P / k) when the rate is 0, exactly."""
+    numerator, denominator = annuity_factor(rate_units, periods)
+    return money.round_to_unit(principal * numerator, denominator, unit, mode)
 
 
 def _check_regular_principal(terms: LoanTerms, regular: int, periods: int) -> None:

@@ -27,7 +27,6 @@ import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -44,6 +43,7 @@ from loans.schedule import (
     MAX_TENOR_MONTHS,
     METHODS,
     NO_PRINCIPAL,
+    annuity_factor,
     annuity_installment,
 )
 
@@ -121,18 +121,13 @@ def _annuity_amounts(
     # One exact factor per distinct (rate, term): a portfolio has few of them.
     keys = rate_units * (MAX_TENOR_MONTHS + 1) + periods
     for key in np.unique(keys).tolist():
-        rate, count = divmod(key, MAX_TENOR_MONTHS + 1)
-        if rate == 0:
-            factor = Fraction(1, count)
-        else:
-            denominator = money.MONTHLY_RATE_DENOMINATOR
-            growth = (denominator + rate) ** count
-            factor = Fraction(rate * growth, denominator * (growth - denominator**count))
+        numerator, denominator = annuity_factor(*divmod(key, MAX_TENOR_MONTHS + 1))
+        factor = numerator / denominator  # int / int is correctly rounded in Python, however large
         if keys.size and keys[0] == key and (keys == key).all():
-            np.multiply(principal, float(factor), out=estimate)
+            np.multiply(principal, factor, out=estimate)
         else:
             chosen = keys == key
-            estimate[chosen] = principal[chosen] * float(factor)
+            estimate[chosen] = principal[chosen] * factor
     in_units = estimate / unit
     if mode == money.UP:
         multiples = np.ceil(in_units)
