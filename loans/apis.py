@@ -6,7 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -94,6 +94,7 @@ class SimulationApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [SimulationThrottle]
 
+    @extend_schema_serializer(component_name="Simulation")
     class InputSerializer(ReusedFieldsSerializer):
         principal = serializers.IntegerField(min_value=1, max_value=MAX_PRINCIPAL, help_text="Rupiah.")
         annual_rate = serializers.DecimalField(
@@ -120,6 +121,7 @@ class SimulationApi(APIView):
         installment_rounding = serializers.ChoiceField(choices=money.INSTALLMENT_ROUNDING_MODES, default=money.UP)
         business_days = serializers.BooleanField(default=False)
 
+    @extend_schema_serializer(component_name="SimulationResult")
     class OutputSerializer(InputSerializer):
         annual_rate = serializers.CharField(help_text="Percent a year, decimal string.")  # type: ignore[assignment]
         installments = InstallmentSerializer(many=True)
@@ -130,6 +132,7 @@ class SimulationApi(APIView):
 
     @extend_schema(
         summary="Simulate a loan schedule",
+        tags=["simulator"],
         description="Public, no login; throttled per client address (SIMULATION_THROTTLE).\n" + ROUNDING_RULES,
         request=InputSerializer,
         responses={200: OutputSerializer},

@@ -77,3 +77,14 @@ def test_docker_compose_defines_the_services_with_health_checks() -> None:
         assert "healthcheck" in services[name], name
     assert "gunicorn" in " ".join(services["web"]["command"])
     assert services["worker"]["image"] == services["web"]["image"]
+
+
+def test_openapi_schema_validates_without_warnings(tmp_path: Path) -> None:
+    from django.core.management import call_command
+
+    target = tmp_path / "schema.yml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
+    schema = yaml.safe_load(target.read_text())
+    assert {"Simulation", "SimulationResult"} <= {
+        name.removesuffix("Request") for name in schema["components"]["schemas"]
+    }
