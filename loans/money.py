@@ -115,10 +115,20 @@ def parse_annual_rate(annual_rate: Decimal | str | int) -> int:
         raise ValueError(f"annual_rate {annual_rate!r} is not a number") from exc
     if not rate.is_finite():
         raise ValueError("annual_rate must be a finite number")
-    scaled = rate * RATE_SCALE
-    if scaled != scaled.to_integral_value():
+    # Exactly, from the digits: Decimal arithmetic would round at 28 digits and turn
+    # 2.99999999999999999999999999999 into 3.
+    sign, digits, exponent = rate.as_tuple()
+    if not isinstance(exponent, int):  # NaN and infinities, already refused above
+        raise ValueError("annual_rate must be a finite number")
+    while digits and digits[-1] == 0 and exponent < 0:
+        digits, exponent = digits[:-1], exponent + 1
+    if exponent < -4:
         raise ValueError("annual_rate has more than 4 decimals")
-    units = int(scaled)
+    if len(digits) + exponent > 3:  # 1000 or more
+        raise ValueError("annual_rate must be between 0 and 100 percent")
+    units = int("".join(map(str, digits)) or "0") * 10 ** (exponent + 4)
+    if sign and units:
+        units = -units
     if not 0 <= units <= 100 * RATE_SCALE:
         raise ValueError("annual_rate must be between 0 and 100 percent")
     return units
@@ -126,8 +136,7 @@ def parse_annual_rate(annual_rate: Decimal | str | int) -> int:
 
 def format_rate_units(rate_units: int) -> str:
     """Rate units back to a plain decimal string: 30000 -> "3", 32500 -> "3.25"."""
-    text = format(Decimal(rate_units).scaleb(-4).normalize(), "f")
-    return text
+    return format(Decimal(rate_units).scaleb(-4).normalize(), "f")
 
 
 # --- numpy int64, element-wise -------------------------------------------------------

@@ -52,6 +52,10 @@ MAX_PRINCIPAL: Final = 10**12
 MAX_TENOR_MONTHS: Final = 120
 #: A first due date may be at most this many months after the disbursement.
 MAX_FIRST_DUE_MONTHS: Final = 2
+#: Disbursement dates the engine accepts: wide enough for any real loan, narrow enough
+#: that every due date (10 years on, moved to a business day) is an ordinary date.
+EARLIEST_DISBURSEMENT: Final = date(1900, 1, 1)
+LATEST_DISBURSEMENT: Final = date(2199, 12, 31)
 
 
 def gettext_noop(text: str) -> str:
@@ -66,6 +70,7 @@ PRINCIPAL_RANGE = gettext_noop("Must be a whole number of rupiah from 1 to {maxi
 RATE_RANGE = gettext_noop("Must be a number of percent from 0 to 100 with at most 4 decimals.")
 TENOR_RANGE = gettext_noop("Must be a whole number of months from 1 to {maximum}.")
 GRACE_RANGE = gettext_noop("Must be a whole number from 0 to one less than tenor_months.")
+DATE_RANGE = gettext_noop("Must be a date from {earliest} to {latest}.")
 FIRST_DUE_AFTER = gettext_noop("Must be after the disbursement date.")
 FIRST_DUE_WITHIN = gettext_noop("Must be at most {months} months after the disbursement date.")
 UNKNOWN_TERMS = gettext_noop("Unknown or missing terms: {detail}.")
@@ -91,15 +96,21 @@ PRINCIPAL_TOO_SMALL = {
 class ScheduleError(ValueError):
     """Terms that cannot give a correct schedule. ``field`` names the input at fault;
     ``message`` is ``template`` (English, translatable) filled with ``params``; ``code``
-    says why (``invalid``, ``no_principal``, ``early_payoff``)."""
+    says why (``invalid``, ``no_principal``, ``early_payoff``). Its args are exactly its
+    constructor's, so it survives pickling and Celery's JSON result backend."""
 
-    def __init__(self, field: str, template: str, code: str = "invalid", **params: object) -> None:
+    def __init__(
+        self, field: str, template: str, code: str = "invalid", params: Mapping[str, object] | None = None
+    ) -> None:
         self.field = field
         self.template = template
         self.code = code
-        self.params = params
-        self.message = template.format(**params)
-        super().__init__(f"{field}: {self.message}")
+        self.params = dict(params or {})
+        self.message = template.format(**self.params)
+        super().__init__(field, template, code, self.params)
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,14 +147,14 @@ class LoanTerms:
         try:
             return cls(**values)
         except TypeError as exc:
-            raise ScheduleError("non_field_errors", UNKNOWN_TERMS, detail=str(exc)) from exc
+            raise ScheduleError("non_field_errors", UNKNOWN_TERMS, params={"detail": str(exc)}) from exc
 
     def __post_init__(self) -> None:
         principal = self.principal
         if isinstance(principal, bool) or not isinstance(principal, int):
-            raise ScheduleError("principal", PRINCIPAL_RANGE, maximum=MAX_PRINCIPAL)
+            raise ScheduleError("principal", PRINCIPAL_RANGE, params={"maximum": MAX_PRINCIPAL})
         if not 1 <= principal <= MAX_PRINCIPAL:
-            raise ScheduleError("principal", PRINCIPAL_RANGE, maximum=MAX_PRINCIPAL)
+            raise ScheduleError("principal", PRINCIPAL_RANGE, params={"maximum": MAX_PRINCIPAL})
         try:
             rate_units = money.parse_annual_rate(self.annual_rate)
         except (TypeError, ValueError) as exc:
@@ -151,22 +162,32 @@ class LoanTerms:
         object.__setattr__(self, "rate_units", rate_units)
         tenor = self.tenor_months
         if isinstance(tenor, bool) or not isinstance(tenor, int) or not 1 <= tenor <= MAX_TENOR_MONTHS:
-            raise ScheduleError("tenor_months", TENOR_RANGE, maximum=MAX_TENOR_MONTHS)
+            raise ScheduleError("tenor_months", TENOR_RANGE, params={"maximum": MAX_TENOR_MONTHS})
         if self.method not in METHODS:
-            raise ScheduleError("method", MUST_BE_ONE_OF, choices=", ".join(METHODS))
+            raise ScheduleError("method", MUST_BE_ONE_OF, params={"choices": ", ".join(METHODS)})
         grace = self.grace_months
         if isinstance(grace, bool) or not isinstance(grace, int) or not 0 <= grace < tenor:
             raise ScheduleError("grace_months", GRACE_RANGE)
         if self.rounding not in money.ROUNDING_UNITS or isinstance(self.rounding, bool):
-            raise ScheduleError("rounding", MUST_BE_ONE_OF, choices=", ".join(map(str, money.ROUNDING_UNITS)))
+            raise ScheduleError(
+                "rounding", MUST_BE_ONE_OF, params={"choices": ", ".join(map(str, money.ROUNDING_UNITS))}
+            )
         if self.interest_rounding not in money.INTEREST_ROUNDING_MODES:
-            raise ScheduleError("interest_rounding", MUST_BE_ONE_OF, choices=", ".join(money.INTEREST_ROUNDING_MODES))
+            raise ScheduleError(
+                "interest_rounding", MUST_BE_ONE_OF, params={"choices": ", ".join(money.INTEREST_ROUNDING_MODES)}
+            )
         if self.installment_rounding not in money.INSTALLMENT_ROUNDING_MODES:
             raise ScheduleError(
-                "installment_rounding", MUST_BE_ONE_OF, choices=", ".join(money.INSTALLMENT_ROUNDING_MODES)
+                "installment_rounding", MUST_BE_ONE_OF, params={"choices": ", ".join(money.INSTALLMENT_ROUNDING_MODES)}
             )
         if not isinstance(self.disbursement_date, date):
             raise ScheduleError("disbursement_date", MUST_BE_DATE)
+        if not EARLIEST_DISBURSEMENT <= self.disbursement_date <= LATEST_DISBURSEMENT:
+            raise ScheduleError(
+                "disbursement_date",
+                DATE_RANGE,
+                params={"earliest": EARLIEST_DISBURSEMENT.isoformat(), "latest": LATEST_DISBURSEMENT.isoformat()},
+            )
         first_due = self.first_due_date
         if first_due is not None:
             if not isinstance(first_due, date):
@@ -174,7 +195,7 @@ class LoanTerms:
             if first_due <= self.disbursement_date:
                 raise ScheduleError("first_due_date", FIRST_DUE_AFTER)
             if first_due > add_months(self.disbursement_date, MAX_FIRST_DUE_MONTHS):
-                raise ScheduleError("first_due_date", FIRST_DUE_WITHIN, months=MAX_FIRST_DUE_MONTHS)
+                raise ScheduleError("first_due_date", FIRST_DUE_WITHIN, params={"months": MAX_FIRST_DUE_MONTHS})
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,8 +226,8 @@ def _too_coarse(terms: LoanTerms, code: str) -> ScheduleError:
     """The refusal for terms whose rounding breaks the schedule (``code`` says how):
     blamed on the rounding unit, or on the principal when the unit is already 1."""
     if terms.rounding == 1:
-        return ScheduleError("principal", PRINCIPAL_TOO_SMALL[code], code=code)
-    return ScheduleError("rounding", ROUNDING_TOO_COARSE[code], code=code, unit=terms.rounding)
+        return ScheduleError("principal", PRINCIPAL_TOO_SMALL[code], code)
+    return ScheduleError("rounding", ROUNDING_TOO_COARSE[code], code, {"unit": terms.rounding})
 
 
 def annuity_factor(rate_units: int, periods: int) -> tuple[int, int]:
@@ -298,20 +319,34 @@ def build_schedule(terms: LoanTerms) -> Schedule:
     )
 
 
+def months_between(start: date, end: date) -> float:
+    """Calendar months from ``start`` to ``end`` (end >= start), the part month as the
+    fraction of its days: 15 Jan -> 15 Mar is 2.0, 15 Jan -> 1 Mar is 1 + 14/28."""
+    whole = 0
+    while add_months(start, whole + 1) <= end:
+        whole += 1
+    month_start, month_end = add_months(start, whole), add_months(start, whole + 1)
+    return whole + (end - month_start).days / (month_end - month_start).days
+
+
 def effective_annual_rate(schedule: Schedule) -> Decimal:
     """The declining-balance annual rate the schedule amounts to, in percent with two
     decimals (Indonesia's *suku bunga efektif*): 12 x the monthly internal rate of return
-    of the cash flows (-P at disbursement, each installment a month apart).
+    of the cash flows: -P at disbursement, installment j paid j months later, or, with a
+    first due date, months_between(disbursement, first due date) + j - 1 months later.
+    (Business-day shifts of a few days are not counted: the amounts do not change.)
 
     Informational, never used for money, so it is solved in floats (Newton's method;
     ``numpy_financial.irr`` gives the same figure, tested, but takes milliseconds at 120
     months) and rounded half-up to 0.01 once at the end.
     """
+    terms = schedule.terms
     flows = np.array(schedule.installment, dtype=np.float64)
-    principal = float(schedule.terms.principal)
+    principal = float(terms.principal)
     if flows.sum() <= principal:
         return Decimal("0.00")
-    periods = np.arange(1, flows.size + 1, dtype=np.float64)
+    first = 1.0 if terms.first_due_date is None else months_between(terms.disbursement_date, terms.first_due_date)
+    periods = first + np.arange(flows.size, dtype=np.float64)
     rate = 0.0  # left of the root: Newton then converges monotonically (NPV is convex)
     for _ in range(100):
         discount = (1.0 + rate) ** -periods
@@ -321,4 +356,4 @@ def effective_annual_rate(schedule: Schedule) -> Decimal:
         rate = float(rate - step)
         if abs(step) < 1e-13:
             break
-    return Decimal(repr(float(rate) * 1200)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return Decimal(repr(rate * 1200)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

@@ -36,8 +36,10 @@ from loans import money
 from loans.dates import due_dates_array
 from loans.schedule import (
     ANNUITY,
+    EARLIEST_DISBURSEMENT,
     EARLY_PAYOFF,
     FLAT,
+    LATEST_DISBURSEMENT,
     MAX_FIRST_DUE_MONTHS,
     MAX_PRINCIPAL,
     MAX_TENOR_MONTHS,
@@ -107,6 +109,24 @@ def _as_array(value: Any, size: int, dtype: Any) -> npt.NDArray[Any]:
     if array.shape != (size,):
         raise ValueError(f"expected {size} values, got shape {array.shape}")
     return array
+
+
+def _as_int_array(value: Any, size: int | None, name: str) -> Int64Array:
+    """Whole numbers as int64 (one value for all when ``size`` is given). Floats, bools
+    and numbers beyond int64 are refused, never truncated."""
+    array = np.asarray(value)
+    if array.dtype.kind == "O":
+        items = array.ravel().tolist()
+        if not all(isinstance(item, int) and not isinstance(item, bool) for item in items):
+            raise TypeError(f"{name} must be whole numbers")
+        if any(abs(item) > np.iinfo(np.int64).max for item in items):
+            raise ValueError(f"{name} is out of range")
+    elif array.dtype.kind == "u" and array.size and array.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"{name} is out of range")
+    elif array.dtype.kind not in "iu" and array.size:
+        raise TypeError(f"{name} must be whole numbers, not {array.dtype}")
+    array = array.astype(np.int64)
+    return array if size is None else _as_array(array, size, np.int64)
 
 
 def _matches(values: npt.NDArray[np.str_], name: str) -> BoolArray:
@@ -232,16 +252,17 @@ def build_schedules(
     all; ``annual_rate_units`` are 1/10,000 percent (see :func:`money.parse_annual_rate`),
     ``first_due_date`` may hold None (NaT) for loans without one.
 
-    Raises ValueError for terms outside the engine's ranges (the same ones
-    :class:`loans.schedule.LoanTerms` enforces); loans whose rounding is too coarse are
-    flagged in the result instead.
+    Raises TypeError for amounts, rates or counts that are not whole numbers (floats are
+    refused, never truncated) and ValueError for terms outside the engine's ranges (the
+    same ones :class:`loans.schedule.LoanTerms` enforces); loans whose rounding is too
+    coarse are flagged in the result instead.
     """
-    principal_array = np.asarray(principal, dtype=np.int64)
+    principal_array = _as_int_array(principal, None, "principal").ravel()
     size = principal_array.size
-    rate_array = _as_array(annual_rate_units, size, np.int64)
-    tenor_array = _as_array(tenor_months, size, np.int64)
-    grace_array = _as_array(grace_months, size, np.int64)
-    unit_array = _as_array(rounding, size, np.int64)
+    rate_array = _as_int_array(annual_rate_units, size, "annual_rate_units")
+    tenor_array = _as_int_array(tenor_months, size, "tenor_months")
+    grace_array = _as_int_array(grace_months, size, "grace_months")
+    unit_array = _as_int_array(rounding, size, "rounding")
     method_array = _as_array(method, size, np.str_)
     interest_modes = _as_array(interest_rounding, size, np.str_)
     installment_modes = _as_array(installment_rounding, size, np.str_)
@@ -258,7 +279,8 @@ def build_schedules(
         "method": np.isin(method_array, METHODS),
         "interest_rounding": np.isin(interest_modes, money.INTEREST_ROUNDING_MODES),
         "installment_rounding": np.isin(installment_modes, money.INSTALLMENT_ROUNDING_MODES),
-        "disbursement_date": ~np.isnat(disbursed),
+        "disbursement_date": (disbursed >= np.datetime64(EARLIEST_DISBURSEMENT))
+        & (disbursed <= np.datetime64(LATEST_DISBURSEMENT)),
     }
     has_first = ~np.isnat(first_due)
     latest_first = due_dates_array(disbursed, np.full(size, MAX_FIRST_DUE_MONTHS), 1, np.zeros(size, np.bool_))[:, 0]

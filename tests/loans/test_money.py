@@ -63,7 +63,18 @@ def test_unknown_mode_and_bad_denominator_are_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "units"), [("3", 30_000), ("0.25", 2_500), ("100", 1_000_000), ("0", 0), ("3.1234", 31_234)]
+    ("text", "units"),
+    [
+        ("3", 30_000),
+        ("0.25", 2_500),
+        ("100", 1_000_000),
+        ("0", 0),
+        ("-0", 0),
+        ("3.1234", 31_234),
+        ("3.10000", 31_000),
+        ("1E+1", 100_000),
+        ("100.00000000000000000000000000000", 1_000_000),
+    ],
 )
 def test_parse_annual_rate(text: str, units: int) -> None:
     assert money.parse_annual_rate(text) == units
@@ -71,7 +82,21 @@ def test_parse_annual_rate(text: str, units: int) -> None:
     assert Decimal(money.format_rate_units(units)) == Decimal(text)
 
 
-@pytest.mark.parametrize("text", ["abc", "-1", "100.0001", "3.12345", "NaN", "Infinity"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "abc",
+        "-1",
+        "100.0001",
+        "3.12345",
+        "NaN",
+        "Infinity",
+        # Past Decimal's 28 digits: must be refused, not rounded to 3 or 100.
+        "2.99999999999999999999999999999",
+        "100.000000000000000000000000001",
+        "1e1000000",
+    ],
+)
 def test_parse_annual_rate_refuses(text: str) -> None:
     with pytest.raises(ValueError, match="annual_rate"):
         money.parse_annual_rate(text)

@@ -15,6 +15,7 @@ from loans.schedule import (
     annuity_installment,
     build_schedule,
     effective_annual_rate,
+    months_between,
 )
 from tests.loans.reference import reference_rows
 
@@ -137,12 +138,31 @@ def test_first_due_date_and_business_days() -> None:
         ({"first_due_date": JAN_15}, "first_due_date"),
         ({"first_due_date": JAN_15 - timedelta(days=1)}, "first_due_date"),
         ({"first_due_date": date(2026, 3, 16)}, "first_due_date"),
+        ({"disbursement_date": date(9999, 12, 15), "first_due_date": None}, "disbursement_date"),
+        ({"disbursement_date": date(1899, 12, 31)}, "disbursement_date"),
     ],
 )
 def test_bad_terms_are_refused_naming_the_field(overrides: dict[str, object], field: str) -> None:
     with pytest.raises(ScheduleError) as caught:
         terms(**overrides)
     assert caught.value.field == field
+
+
+def test_the_latest_disbursement_gives_ordinary_dates() -> None:
+    last = build_schedule(terms(disbursement_date=date(2199, 12, 31), tenor_months=120, business_days=True))
+    # 31 December 2209 is a Sunday. (The holidays package knows Indonesia's holidays
+    # from 1946 to 2100; later, only weekends move a due date.)
+    assert last.due_dates[-1] == date(2210, 1, 1)
+
+
+def test_schedule_error_survives_pickling_with_its_field_and_code() -> None:
+    import pickle
+
+    with pytest.raises(ScheduleError) as caught:
+        build_schedule(terms(principal=1_000, rounding=1_000))
+    copy = pickle.loads(pickle.dumps(caught.value))  # noqa: S301 - our own object
+    assert (copy.field, copy.code, copy.message) == (caught.value.field, "early_payoff", caught.value.message)
+    assert str(copy) == str(caught.value)
 
 
 def test_first_due_date_two_months_after_is_allowed() -> None:
@@ -202,6 +222,25 @@ def test_effective_annual_rate_of_a_flat_loan_matches_numpy_financial() -> None:
 
 def test_effective_annual_rate_of_an_annuity_is_its_rate() -> None:
     assert effective_annual_rate(build_schedule(terms(method="annuity", tenor_months=36))) == Decimal("3.00")
+
+
+def test_effective_annual_rate_counts_a_later_first_due_date() -> None:
+    plain = effective_annual_rate(build_schedule(terms(method="annuity")))
+    one_month = effective_annual_rate(build_schedule(terms(method="annuity", first_due_date=date(2026, 2, 15))))
+    two_months = effective_annual_rate(build_schedule(terms(method="annuity", first_due_date=date(2026, 3, 15))))
+    assert plain == one_month == Decimal("3.00")
+    # The same installments a month later are cheaper money: 12 x the IRR with the
+    # payments at months 2..13 instead of 1..12.
+    schedule = build_schedule(terms(method="annuity", first_due_date=date(2026, 3, 15)))
+    flows = [-10_000_000, 0, *schedule.installment]
+    assert two_months == Decimal(str(round(npf.irr(flows) * 1200, 2)))
+    assert two_months < plain
+
+
+def test_months_between() -> None:
+    assert months_between(date(2026, 1, 15), date(2026, 3, 15)) == 2.0
+    assert months_between(date(2026, 1, 15), date(2026, 3, 1)) == 1 + 14 / 28
+    assert months_between(date(2026, 1, 31), date(2026, 2, 28)) == 1.0
 
 
 def test_from_json_parses_dates_and_refuses_bad_ones() -> None:

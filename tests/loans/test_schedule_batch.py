@@ -136,6 +136,29 @@ def test_out_of_range_terms_raise() -> None:
         build_schedules([1_000_000], 30_000, 12, date(2026, 1, 1), method="balloon")
 
 
+@pytest.mark.parametrize(
+    ("principal", "rate", "tenor", "error"),
+    [
+        ([1_000_000.9], 30_000, 12, TypeError),
+        ([1_000_000], 30_000.7, 12, TypeError),
+        ([1_000_000], 30_000, 12.5, TypeError),
+        ([True], 30_000, 12, TypeError),
+        ([10**19], 30_000, 12, ValueError),
+        ([10**30], 30_000, 12, ValueError),
+    ],
+)
+def test_floats_and_huge_numbers_are_refused_not_truncated(
+    principal: list[object], rate: object, tenor: object, error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        build_schedules(principal, rate, tenor, date(2026, 1, 15))  # type: ignore[arg-type]
+
+
+def test_dates_outside_the_engine_range_are_refused() -> None:
+    with pytest.raises(ValueError, match="disbursement_date"):
+        build_schedules([1_000_000], 30_000, 12, date(9999, 1, 15))
+
+
 def test_empty_batch() -> None:
     batch = build_schedules(np.array([], dtype=np.int64), 30_000, 12, np.array([], dtype="datetime64[D]"))
     assert len(batch) == 0

@@ -104,6 +104,7 @@ def test_simulation_needs_no_login_and_is_in_the_schema(api_client: APIClient) -
         ({"grace_months": -1}, "grace_months"),
         ({"disbursement_date": "2026-02-30"}, "disbursement_date"),
         ({"disbursement_date": "15/01/2026"}, "disbursement_date"),
+        ({"disbursement_date": "9999-12-15"}, "disbursement_date"),
         ({"first_due_date": "2026-01-10"}, "first_due_date"),
         ({"first_due_date": "2026-04-01"}, "first_due_date"),
         ({"rounding": 7}, "rounding"),
@@ -167,7 +168,8 @@ json_values = st.one_of(
     st.integers(min_value=-(10**20), max_value=10**20),
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=12),
-    st.sampled_from(["2026-01-31", "2026-02-29", "2026-03-01", "3", "3.25", "flat", "annuity", "up", "half_even"]),
+    st.sampled_from(["2026-01-31", "2026-02-29", "2026-03-01", "9999-12-15", "0001-01-01", "2199-12-31"]),
+    st.sampled_from(["3", "3.25", "flat", "annuity", "up", "half_even", "2.99999999999999999999999999999"]),
     st.lists(st.integers(), max_size=2),
     st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
 )

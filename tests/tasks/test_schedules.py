@@ -57,3 +57,8 @@ def test_task_goes_through_redis_to_a_real_worker_and_back(celery_worker: object
     # The result really went through the result backend in Redis.
     assert type(result.backend).__name__ == "RedisBackend"
     assert app.AsyncResult(result.id).get(timeout=5) == expected_totals()
+    # A refusal comes back as the engine's own error, field and code intact.
+    refused = schedule_totals.delay({**TERMS, "principal": 1_000, "tenor_months": 12, "rounding": 1000})
+    with pytest.raises(ScheduleError) as caught:
+        refused.get(timeout=30)
+    assert (caught.value.field, caught.value.code) == ("rounding", "early_payoff")
