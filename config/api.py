@@ -1,17 +1,47 @@
-"""Building blocks shared by the APIs: a cheap per-client throttle and a serializer
-base for hot, flat request bodies."""
+"""Building blocks shared by the APIs: money and rate fields that refuse floats, a
+cheap per-client throttle and a serializer base for hot, flat request bodies."""
 
+import logging
 import threading
 import time
 from typing import Any
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from django.utils.translation import gettext_lazy as _
+from redis.exceptions import RedisError
 from rest_framework import serializers
 from rest_framework.fields import Field
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
+
+logger = logging.getLogger(__name__)
+
+
+class RupiahField(serializers.IntegerField):
+    """Whole rupiah: a JSON integer (or a string of digits). A JSON number with a
+    fraction or an exponent is refused, never truncated: 1000000.5 is not a rupiah
+    amount, and 1e21 has already lost digits in the parser."""
+
+    default_error_messages = {"float": _("Must be a whole number of rupiah (a JSON integer).")}
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, float):
+            self.fail("float")
+        return int(super().to_internal_value(data))
+
+
+class RateField(serializers.DecimalField):
+    """A rate in percent as a decimal string ("3.25") or a JSON integer. A JSON number
+    with a fraction is refused: it was a binary float before it reached us."""
+
+    default_error_messages = {"float": _('Send the rate as a decimal string, such as "3.25".')}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, float):
+            self.fail("float")
+        return super().to_internal_value(data)
 
 
 def _count_hit(key: str, ttl: int) -> int:
@@ -44,7 +74,8 @@ class FixedWindowThrottle(SimpleRateThrottle):
     boundary; that is the price of O(1).
 
     Subclasses set ``scope`` and ``get_rate()``. The counter lives in the default cache:
-    Redis (CACHE_URL) when several web processes must share it.
+    Redis (CACHE_URL) when several web processes must share it. If that cache cannot be
+    reached the request is let through and a warning logged (fail open).
     """
 
     num_requests: int
@@ -59,7 +90,12 @@ class FixedWindowThrottle(SimpleRateThrottle):
             return True
         now = time.time()
         window = int(now // self.duration)
-        count = _count_hit(f"{self.get_cache_key(request, view)}_{window}", ttl=self.duration + 1)
+        try:
+            count = _count_hit(f"{self.get_cache_key(request, view)}_{window}", ttl=self.duration + 1)
+        except (RedisError, OSError):
+            # A throttle guards capacity; a cache outage must not take the API down too.
+            logger.warning("throttle %s: cache unreachable, request let through", self.scope, exc_info=True)
+            return True
         self.retry_after = (window + 1) * self.duration - now
         return bool(count <= self.num_requests)
 

@@ -11,7 +11,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
-from rest_framework import exceptions
+from drf_spectacular.utils import inline_serializer
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -24,6 +25,20 @@ class ApplicationError(Exception):
         super().__init__(message)
         self.message = message
         self.errors = errors or {}
+
+
+#: Every error answer, for the API docs. (Built inline: a serializer class cannot
+#: declare a field named "errors" without shadowing its own ``errors``.)
+ErrorSerializer = inline_serializer(
+    "Error",
+    fields={
+        "message": serializers.CharField(help_text="What went wrong, in the request's language."),
+        "errors": serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField()),
+            help_text="Messages per input field (empty when no field is at fault).",
+        ),
+    },
+)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

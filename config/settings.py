@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "banks",
     "loans",
     "reports",
+    "tasks",
 ]
 
 MIDDLEWARE = [

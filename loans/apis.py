@@ -6,14 +6,15 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import FixedWindowThrottle, ReusedFieldsSerializer
+from config.api import FixedWindowThrottle, RateField, ReusedFieldsSerializer, RupiahField
+from config.errors import ErrorSerializer
 from loans import money
 from loans.schedule import (
     MAX_PRINCIPAL,
@@ -96,8 +97,11 @@ class SimulationApi(APIView):
 
     @extend_schema_serializer(component_name="Simulation")
     class InputSerializer(ReusedFieldsSerializer):
-        principal = serializers.IntegerField(min_value=1, max_value=MAX_PRINCIPAL, help_text="Rupiah.")
-        annual_rate = serializers.DecimalField(
+        """The terms of a loan to simulate. Only principal and tenor_months are needed;
+        the rest default to Kredit Wibawa's product."""
+
+        principal = RupiahField(min_value=1, max_value=MAX_PRINCIPAL, help_text="Rupiah, a JSON integer.")
+        annual_rate = RateField(
             max_digits=7,
             decimal_places=4,
             min_value=Decimal(0),
@@ -108,7 +112,7 @@ class SimulationApi(APIView):
         tenor_months = serializers.IntegerField(min_value=1, max_value=MAX_TENOR_MONTHS)
         method = serializers.ChoiceField(choices=METHODS, default="flat")
         disbursement_date = serializers.DateField(
-            default=None, allow_null=True, help_text="Default: today in Asia/Jakarta."
+            default=None, allow_null=True, help_text="Default: today in Asia/Jakarta. 1900-01-01 to 2199-12-31."
         )
         first_due_date = serializers.DateField(
             default=None, allow_null=True, help_text="After the disbursement, at most 2 months after it."
@@ -122,8 +126,20 @@ class SimulationApi(APIView):
         business_days = serializers.BooleanField(default=False)
 
     @extend_schema_serializer(component_name="SimulationResult")
-    class OutputSerializer(InputSerializer):
-        annual_rate = serializers.CharField(help_text="Percent a year, decimal string.")  # type: ignore[assignment]
+    class OutputSerializer(serializers.Serializer):
+        """The terms used (every default filled in) and the schedule."""
+
+        principal = serializers.IntegerField(help_text="Rupiah.")
+        annual_rate = serializers.CharField(help_text="Percent a year, decimal string.")
+        tenor_months = serializers.IntegerField()
+        method = serializers.ChoiceField(choices=METHODS)
+        disbursement_date = serializers.DateField()
+        first_due_date = serializers.DateField(allow_null=True)
+        grace_months = serializers.IntegerField()
+        rounding = serializers.ChoiceField(choices=money.ROUNDING_UNITS)
+        interest_rounding = serializers.ChoiceField(choices=money.INTEREST_ROUNDING_MODES)
+        installment_rounding = serializers.ChoiceField(choices=money.INSTALLMENT_ROUNDING_MODES)
+        business_days = serializers.BooleanField()
         installments = InstallmentSerializer(many=True)
         total_principal = serializers.IntegerField(help_text="Rupiah; always equals principal.")
         total_interest = serializers.IntegerField(help_text="Rupiah.")
@@ -135,7 +151,11 @@ class SimulationApi(APIView):
         tags=["simulator"],
         description="Public, no login; throttled per client address (SIMULATION_THROTTLE).\n" + ROUNDING_RULES,
         request=InputSerializer,
-        responses={200: OutputSerializer},
+        responses={
+            200: OutputSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="Bad input: a message per field."),
+            429: OpenApiResponse(ErrorSerializer, description="Too many requests from this address; see Retry-After."),
+        },
         auth=[],
         examples=[
             OpenApiExample(
@@ -157,6 +177,20 @@ class SimulationApi(APIView):
             ),
             OpenApiExample(
                 "Only the required fields", value={"principal": 5000000, "tenor_months": 24}, request_only=True
+            ),
+            OpenApiExample(
+                "A rounding too coarse for the loan",
+                value={
+                    "message": "Invalid input.",
+                    "errors": {
+                        "rounding": [
+                            "A rounding unit of 1000 rupiah is too coarse for this loan: it would be paid off "
+                            "before its last installment."
+                        ]
+                    },
+                },
+                response_only=True,
+                status_codes=["400"],
             ),
         ],
     )

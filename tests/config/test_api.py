@@ -109,3 +109,12 @@ def test_throttle_counts_in_redis_in_one_pipelined_round_trip(monkeypatch: pytes
             for _ in range(3)
         ]
         assert outcomes == [True, True, False]
+
+
+def test_throttle_lets_requests_through_when_its_cache_is_down() -> None:
+    dead_redis = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    with override_settings(CACHES=dead_redis):
+        request = APIRequestFactory().get("/", REMOTE_ADDR="10.0.0.1")
+        assert all(TwoPerMinute().allow_request(request, None) for _ in range(3))  # type: ignore[arg-type]

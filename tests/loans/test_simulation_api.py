@@ -72,6 +72,12 @@ def test_defaults_are_the_programme_product(api_client: APIClient) -> None:
     assert body["effective_annual_rate"] == "5.42"
 
 
+def test_whole_number_rates_and_digit_strings_are_accepted(api_client: APIClient) -> None:
+    response = api_client.post(URL, {**FULL_REQUEST, "annual_rate": 3, "principal": "10000000"}, format="json")
+    assert response.status_code == 200
+    assert (response.json()["annual_rate"], response.json()["principal"]) == ("3", 10_000_000)
+
+
 def test_simulation_needs_no_login_and_is_in_the_schema(api_client: APIClient) -> None:
     schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
     operation = schema["paths"]["/api/v1/simulations/"]["post"]
@@ -81,7 +87,9 @@ def test_simulation_needs_no_login_and_is_in_the_schema(api_client: APIClient) -
     component = schema["components"]["schemas"][response_schema.rsplit("/", 1)[-1]]
     body = api_client.post(URL, FULL_REQUEST, format="json").json()
     assert set(component["properties"]) == set(body)
+    assert set(component["required"]) == set(body)
     assert set(SimulationApi.OutputSerializer().fields) == set(body)
+    assert {"400", "429"} <= set(operation["responses"])
 
 
 @pytest.mark.parametrize(
@@ -91,6 +99,8 @@ def test_simulation_needs_no_login_and_is_in_the_schema(api_client: APIClient) -
         ({"principal": -1}, "principal"),
         ({"principal": 0}, "principal"),
         ({"principal": 1.5}, "principal"),
+        ({"principal": 10_000_000.0}, "principal"),  # a JSON float is refused, not truncated
+        ({"annual_rate": 3.1}, "annual_rate"),  # rates as decimal strings, not binary floats
         ({"principal": "ten"}, "principal"),
         ({"principal": 10**12 + 1}, "principal"),
         ({"tenor_months": 0}, "tenor_months"),
