@@ -151,9 +151,7 @@ class LoanTerms:
 
     def __post_init__(self) -> None:
         principal = self.principal
-        if isinstance(principal, bool) or not isinstance(principal, int):
-            raise ScheduleError("principal", PRINCIPAL_RANGE, params={"maximum": MAX_PRINCIPAL})
-        if not 1 <= principal <= MAX_PRINCIPAL:
+        if isinstance(principal, bool) or not isinstance(principal, int) or not 1 <= principal <= MAX_PRINCIPAL:
             raise ScheduleError("principal", PRINCIPAL_RANGE, params={"maximum": MAX_PRINCIPAL})
         try:
             rate_units = money.parse_annual_rate(self.annual_rate)

@@ -17,8 +17,8 @@ How it stays exact:
 
 The schedules are returned as (loans x months) matrices; cells past a loan's tenor are
 0 (dates NaT). Loans whose terms are too coarse for their rounding are not raised but
-flagged in ``refused`` with the reason (ScheduleError's code), their rows zeroed, so one bad loan never stops
-a batch.
+flagged in ``refused`` with the reason (ScheduleError's code), their rows zeroed, so one
+bad loan never stops a batch.
 """
 
 from __future__ import annotations
