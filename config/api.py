@@ -8,11 +8,15 @@ from typing import Any
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
+from django_filters.filterset import FilterSet
 from redis.exceptions import RedisError
 from rest_framework import serializers
 from rest_framework.fields import Field
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
@@ -125,3 +129,31 @@ class ReusedFieldsSerializer(serializers.Serializer):
         for name, field in fields.items():
             field.source = declared_sources[name]  # binding to this instance sets it again
         return fields
+
+
+class Pagination(PageNumberPagination):
+    """``?page=N&page_size=M`` (M up to 500, default 50), answering ``{"count", "next",
+    "previous", "results"}``."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+def paginated_response(
+    *, request: Request, view: APIView, queryset: QuerySet[Any], serializer_class: type[serializers.BaseSerializer]
+) -> Response:
+    """One page of ``queryset`` rendered with ``serializer_class``, in the list shape."""
+    paginator = Pagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True, context={"request": request}).data)
+
+
+def filtered(filterset_class: type[FilterSet], params: Any, queryset: QuerySet[Any]) -> QuerySet[Any]:
+    """``queryset`` narrowed by a django-filter FilterSet; bad filter values raise a
+    ValidationError (400 with a message per parameter)."""
+    filterset = filterset_class(params, queryset)
+    if not filterset.is_valid():
+        raise serializers.ValidationError(filterset.errors)
+    qs: QuerySet[Any] = filterset.qs
+    return qs

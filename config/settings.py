@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -117,6 +118,9 @@ WHITENOISE_USE_FINDERS = env.bool(
     "WHITENOISE_USE_FINDERS", default=not (COLLECTED_STATIC / "staticfiles.json").is_file()
 )
 STATIC_ROOT = None if WHITENOISE_USE_FINDERS else COLLECTED_STATIC
+#: Uploaded files (field-visit photos). Served by the web server in front, never by Django.
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+MEDIA_URL = "media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -127,7 +131,10 @@ STORAGES = {
 }
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["drf_orjson_renderer.renderers.ORJSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
@@ -143,6 +150,8 @@ SIMULATION_THROTTLE = env.str("SIMULATION_THROTTLE", default="600/min")
 #: How many proxies sit in front of the app: the client address is then read from
 #: X-Forwarded-For (0 = use the connection's address).
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+#: Login attempts (token or session) allowed per client address.
+LOGIN_THROTTLE = env.str("LOGIN_THROTTLE", default="30/min")
 REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
 
 SPECTACULAR_SETTINGS = {

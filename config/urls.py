@@ -8,6 +8,9 @@ urlpatterns = [
     path("api/health/", HealthApi.as_view(), name="health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/v1/", include("config.auth_urls")),
+    path("api/v1/", include("borrowers.urls")),
+    path("api/v1/", include("banks.urls")),
     path("api/v1/", include("loans.urls")),
     path("admin/", admin.site.urls),
 ]

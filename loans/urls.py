@@ -1,6 +1,6 @@
 from django.urls import path
 
-from loans.apis import SimulationApi
+from loans.apis.simulation import SimulationApi
 
 urlpatterns = [
     path("simulations/", SimulationApi.as_view(), name="simulation"),

@@ -23,4 +23,5 @@ CELERY_TASK_ALWAYS_EAGER = True
 # A queue of this run's own, so no other worker on the same Redis takes its tasks.
 CELERY_TASK_DEFAULT_QUEUE = f"wibawa-tests-{os.getpid()}"
 SIMULATION_THROTTLE = "100000/min"
+LOGIN_THROTTLE = "100000/min"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

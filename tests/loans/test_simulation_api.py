@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from loans.apis import SimulationApi
+from loans.apis.simulation import SimulationApi
 
 URL = "/api/v1/simulations/"
 FULL_REQUEST: dict[str, Any] = {

@@ -1,0 +1,86 @@
+"""Who a user is to the programme: the five roles (Django groups) and the bank or
+borrower a user belongs to.
+
+* ``officer``: the city office (Dinas Koperasi dan Usaha Mikro): every borrower and
+  application; creates, submits, field-verifies, forwards, rejects or withdraws them.
+* ``bank_staff``: staff (or a system account) of one partner bank (a ``BankStaff`` row):
+  that bank's forwarded applications and its loans only; credit check, approve, disburse.
+* ``borrower``: a UMKM owner with a login (``Borrower.user``): their own applications and
+  loans, read-only.
+* ``auditor``: reads everything, changes nothing.
+* ``manager``: the programme: reads everything; manages products, banks and allocations.
+
+Objects outside a user's scope answer 404 (they are not found for that user); an action
+the role may not take answers 403.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from rest_framework.exceptions import PermissionDenied
+
+
+class Role(models.TextChoices):
+    OFFICER = "officer", "officer"
+    BANK_STAFF = "bank_staff", "bank_staff"
+    BORROWER = "borrower", "borrower"
+    AUDITOR = "auditor", "auditor"
+    MANAGER = "manager", "manager"
+
+
+#: Roles that read every borrower, application and loan.
+READ_ALL = frozenset({Role.OFFICER, Role.AUDITOR, Role.MANAGER})
+
+#: Request users are typed loosely: the role caches are set as plain attributes.
+UserLike = Any
+
+
+def roles_of(user: UserLike) -> frozenset[str]:
+    """The user's roles (group names), read once per user object."""
+    if user is None or not user.is_authenticated:
+        return frozenset()
+    cached: frozenset[str] | None = getattr(user, "_wibawa_roles", None)
+    if cached is None:
+        cached = frozenset(user.groups.values_list("name", flat=True)) & frozenset(Role.values)
+        user._wibawa_roles = cached
+    return cached
+
+
+def has_role(user: UserLike, *roles: str) -> bool:
+    return bool(roles_of(user) & set(roles))
+
+
+def require_role(user: UserLike, *roles: str) -> None:
+    """Raise PermissionDenied (403) unless the user has one of ``roles``."""
+    if not has_role(user, *roles):
+        raise PermissionDenied()
+
+
+def reads_all(user: UserLike) -> bool:
+    return bool(roles_of(user) & READ_ALL)
+
+
+def bank_id_of(user: UserLike) -> int | None:
+    """The id of the bank the user works for (bank staff only), else None."""
+    if Role.BANK_STAFF not in roles_of(user):
+        return None
+    if not hasattr(user, "_wibawa_bank_id"):
+        from banks.models import BankStaff
+
+        user._wibawa_bank_id = BankStaff.objects.filter(user=user).values_list("bank_id", flat=True).first()
+    bank_id: int | None = user._wibawa_bank_id
+    return bank_id
+
+
+def borrower_id_of(user: UserLike) -> int | None:
+    """The id of the borrower record the user logs in as (borrowers only), else None."""
+    if Role.BORROWER not in roles_of(user):
+        return None
+    if not hasattr(user, "_wibawa_borrower_id"):
+        from borrowers.models import Borrower
+
+        user._wibawa_borrower_id = Borrower.objects.filter(user=user).values_list("id", flat=True).first()
+    borrower_id: int | None = user._wibawa_borrower_id
+    return borrower_id

@@ -1,0 +1,1 @@
+"""Loan APIs, one module per area: the simulator, products, applications and loans."""

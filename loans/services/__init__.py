@@ -1,0 +1,1 @@
+"""Loan services (every write), one module per area."""

@@ -1,0 +1,138 @@
+"""factory_boy factories for the whole suite. Users get their role with ``role=``."""
+
+from datetime import date
+from typing import Any
+
+import factory
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+
+from banks.models import Allocation, Bank, BankStaff
+from borrowers.models import Borrower, Business, Region
+from loans.models import Application, Product, ProductTerms
+
+DEMO_KELURAHAN = "33.74.01.1001"  # Miroto, Semarang Tengah
+
+
+def synthetic_nik(birth_date: date, sex: str, serial: int, district: str = "01") -> str:
+    """A NIK that python-stdnum accepts: Kota Semarang (3374), a district, the birth date
+    as DDMMYY (day + 40 for women) and a 4-digit serial."""
+    day = birth_date.day + (40 if sex == "F" else 0)
+    return f"3374{district}{day:02d}{birth_date:%m%y}{serial % 10000:04d}"
+
+
+class UserFactory(factory.django.DjangoModelFactory[User]):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.django.Password("pass-for-tests")
+
+    @factory.post_generation
+    def role(self: User, create: bool, extracted: str | None, **kwargs: Any) -> None:
+        if extracted:
+            self.groups.add(Group.objects.get(name=extracted))
+
+
+class BankFactory(factory.django.DjangoModelFactory[Bank]):
+    class Meta:
+        model = Bank
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"BANK{n}")
+    name = factory.LazyAttribute(lambda o: f"Bank {o.code}")
+    kind = Bank.Kind.BPR
+    allocated = 0
+
+
+class AllocationFactory(factory.django.DjangoModelFactory[Allocation]):
+    class Meta:
+        model = Allocation
+
+    bank = factory.SubFactory(BankFactory)
+    year = 2026
+    amount = 1_000_000_000
+
+
+def funded_bank(code: str, amount: int = 1_000_000_000, kind: str = Bank.Kind.BPR) -> Bank:
+    """A bank with one allocation of ``amount`` and its counter kept in step."""
+    bank = BankFactory.create(code=code, kind=kind)
+    AllocationFactory.create(bank=bank, amount=amount)
+    Bank.objects.filter(pk=bank.pk).update(allocated=amount)
+    bank.refresh_from_db()
+    return bank
+
+
+def bank_user(bank: Bank, **kwargs: Any) -> User:
+    user = UserFactory.create(role="bank_staff", **kwargs)
+    BankStaff.objects.create(user=user, bank=bank)
+    return user
+
+
+class BorrowerFactory(factory.django.DjangoModelFactory[Borrower]):
+    class Meta:
+        model = Borrower
+
+    name = factory.Sequence(lambda n: f"Borrower {n}")
+    birth_date = date(1985, 8, 17)
+    sex = "F"
+    nik = factory.LazyAttributeSequence(lambda o, n: synthetic_nik(o.birth_date, o.sex, n + 1))
+    phone = factory.Sequence(lambda n: f"+62812{n:07d}")
+    address = "Jl. Pemuda 1"
+    kelurahan = factory.LazyFunction(lambda: Region.objects.get(code=DEMO_KELURAHAN))
+
+
+class BusinessFactory(factory.django.DjangoModelFactory[Business]):
+    class Meta:
+        model = Business
+
+    borrower = factory.SubFactory(BorrowerFactory)
+    name = factory.Sequence(lambda n: f"Warung {n}")
+    sector = Business.Sector.TRADE
+    nib = factory.Sequence(lambda n: f"{9120000000000 + n}")
+    started_on = date(2018, 1, 1)
+    monthly_revenue = 15_000_000
+    workers = 2
+
+
+class ProductFactory(factory.django.DjangoModelFactory[Product]):
+    class Meta:
+        model = Product
+        django_get_or_create = ("code",)
+
+    code = "WIBAWA"
+    name = "Kredit Wibawa"
+
+
+class ProductTermsFactory(factory.django.DjangoModelFactory[ProductTerms]):
+    class Meta:
+        model = ProductTerms
+
+    product = factory.SubFactory(ProductFactory)
+    version = 1
+    annual_rate = "3"
+    method = "flat"
+    ceiling_without_collateral = 5_000_000
+    ceiling_with_collateral = 50_000_000
+    allowed_tenors = [6, 12, 18, 24, 36]
+    valid_from = date(2017, 1, 1)
+
+
+class ApplicationFactory(factory.django.DjangoModelFactory[Application]):
+    """An application in ``draft``; move it on with the services."""
+
+    class Meta:
+        model = Application
+
+    business = factory.SubFactory(BusinessFactory)
+    borrower = factory.SelfAttribute("business.borrower")
+    bank = factory.SubFactory(BankFactory)
+    terms = factory.SubFactory(ProductTermsFactory)
+    product = factory.SelfAttribute("terms.product")
+    principal = 5_000_000
+    tenor_months = 12
+    collateral = False
+    purpose = "Modal kerja"
+    state_changed_at = factory.LazyFunction(timezone.now)
+    created_by = factory.SubFactory(UserFactory, role="officer")
