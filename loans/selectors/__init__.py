@@ -1,0 +1,1 @@
+"""Loan reads (selectors), one module per area."""
