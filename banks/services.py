@@ -1,9 +1,17 @@
 """Bank writes: banks, their staff, allocations and the fund counters."""
 
-from django.db import transaction
-from django.db.models import F
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from banks.models import Bank
+from django.contrib.auth.models import Group
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils.translation import gettext_lazy as _
+
+from banks.models import Allocation, Bank, BankStaff
+from config.errors import ApplicationError
+from config.roles import Role
 
 
 def bank_fund_draw(*, bank_id: int, amount: int) -> bool:
@@ -22,3 +30,175 @@ def bank_fund_draw(*, bank_id: int, amount: int) -> bool:
         disbursed=F("disbursed") + amount
     )
     return updated == 1
+
+
+#: Bank codes appear in URLs: capital letters, digits, "-" and "_".
+BANK_CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,15}$")
+#: Allocations are city budget tranches (about Rp8.5 billion a year); far above any real
+#: one, far below what could overflow the fund counters.
+MAX_ALLOCATION = 10**15
+FIRST_PROGRAMME_YEAR = 2017
+LAST_PROGRAMME_YEAR = 2200
+#: Bank fields a manager may change after creation (the code is its identity; the fund
+#: counters move only with allocations, disbursements and repayments).
+BANK_UPDATABLE_FIELDS = ("name", "kind", "servicing_fee_percent", "active")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _fee_errors(value: object) -> list[str]:
+    """Messages for a servicing fee that is not a percent from 0 to 100 with at most 2
+    decimals (floats refused: they are not the number the user typed)."""
+    if isinstance(value, float | bool):
+        return [str(_('Send the fee as a decimal string, such as "2.5".'))]
+    try:
+        fee = Decimal(value)  # type: ignore[arg-type]
+    except (InvalidOperation, TypeError, ValueError):
+        return [str(_("Must be a number of percent from 0 to 100."))]
+    if not fee.is_finite() or not Decimal(0) <= fee <= Decimal(100):
+        return [str(_("Must be a number of percent from 0 to 100."))]
+    exponent = fee.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2:
+        return [str(_("At most 2 decimals."))]
+    return []
+
+
+def _bank_field_errors(fields: dict[str, Any]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if "name" in fields:
+        name = fields["name"]
+        if not isinstance(name, str) or not name.strip():
+            errors["name"] = [str(_("This field may not be blank."))]
+        elif len(name.strip()) > Bank._meta.get_field("name").max_length:  # type: ignore[operator]
+            errors["name"] = [str(_("At most 150 characters."))]
+    if "kind" in fields and fields["kind"] not in Bank.Kind.values:
+        errors["kind"] = [str(_("Must be one of: {choices}.")).format(choices=", ".join(Bank.Kind.values))]
+    if "servicing_fee_percent" in fields and (fee_errors := _fee_errors(fields["servicing_fee_percent"])):
+        errors["servicing_fee_percent"] = fee_errors
+    if "active" in fields and not isinstance(fields["active"], bool):
+        errors["active"] = [str(_("Must be true or false."))]
+    return errors
+
+
+@transaction.atomic
+def bank_create(
+    *,
+    actor: Any,
+    code: str,
+    name: str,
+    kind: str,
+    servicing_fee_percent: Decimal | str | int = 0,
+    active: bool = True,
+) -> Bank:
+    """Register a partner bank with an empty fund (money arrives by ``allocation_create``).
+
+    ``code`` is upper-cased (it is how the API and the demo name a bank: ``JATENG``,
+    ``PASAR``). The caller checks that ``actor`` may manage banks (the manager).
+    Raises ApplicationError naming the field: a code already taken or malformed, a blank
+    name, a kind other than ``commercial``/``bpr``, a fee outside 0..100 percent.
+    """
+    code = code.strip().upper() if isinstance(code, str) else code
+    errors = _bank_field_errors({"name": name, "kind": kind, "servicing_fee_percent": servicing_fee_percent})
+    errors.update(_bank_field_errors({"active": active}))
+    if not isinstance(code, str) or not BANK_CODE_PATTERN.match(code):
+        errors["code"] = [str(_("1 to 16 capital letters, digits, '-' or '_', such as JATENG."))]
+    elif Bank.objects.filter(code=code).exists():
+        errors["code"] = [str(_("A bank with the code {code} already exists.")).format(code=code)]
+    if errors:
+        raise ApplicationError(str(_("The bank was not created.")), errors)
+    try:
+        with transaction.atomic():
+            return Bank.objects.create(
+                code=code,
+                name=name.strip(),
+                kind=kind,
+                servicing_fee_percent=Decimal(servicing_fee_percent),
+                active=active,
+            )
+    except IntegrityError as exc:  # the same code created at the same moment
+        raise ApplicationError(
+            str(_("The bank was not created.")),
+            {"code": [str(_("A bank with the code {code} already exists.")).format(code=code)]},
+        ) from exc
+
+
+@transaction.atomic
+def bank_update(*, actor: Any, bank: Bank, **fields: Any) -> Bank:
+    """Change a bank's name, kind, servicing fee or active flag; returns the bank as now
+    stored. Writes only those columns, under the bank's row lock, so a stale ``bank``
+    object can never overwrite the fund counters that disbursements move.
+
+    The caller checks that ``actor`` may manage banks (the manager). Raises
+    ApplicationError naming the field for any other field (``code`` and the counters
+    cannot be changed here) or a bad value.
+    """
+    errors = {name: [str(_("This field cannot be changed."))] for name in fields if name not in BANK_UPDATABLE_FIELDS}
+    errors.update(_bank_field_errors(fields))
+    if errors:
+        raise ApplicationError(str(_("The bank was not changed.")), errors)
+    locked = Bank.objects.select_for_update().get(pk=bank.pk)
+    for name, value in fields.items():
+        if name == "name":
+            value = value.strip()
+        elif name == "servicing_fee_percent":
+            value = Decimal(value)
+        setattr(locked, name, value)
+    if fields:
+        locked.save(update_fields=list(fields))
+    return locked
+
+
+@transaction.atomic
+def allocation_create(*, actor: Any, bank: Bank, year: int, amount: int, note: str = "") -> Allocation:
+    """Place ``amount`` rupiah of the city fund with ``bank`` for programme ``year``.
+
+    Adds the amount to ``Bank.allocated`` in the same transaction, under the bank's row
+    lock, so concurrent allocations (and disbursements) all count. The returned
+    allocation's ``bank`` holds the fund figures as they now stand. The caller checks
+    that ``actor`` may manage allocations (the manager). Raises ApplicationError naming
+    the field: an amount that is not a whole, positive number of rupiah, a year outside
+    2017..2200, a note over 300 characters.
+    """
+    errors: dict[str, list[str]] = {}
+    if not _is_int(amount) or not 1 <= amount <= MAX_ALLOCATION:
+        errors["amount"] = [
+            str(_("Must be a whole number of rupiah from 1 to {maximum}.")).format(maximum=MAX_ALLOCATION)
+        ]
+    if not _is_int(year) or not FIRST_PROGRAMME_YEAR <= year <= LAST_PROGRAMME_YEAR:
+        errors["year"] = [
+            str(_("Must be a year from {first} to {last}.")).format(
+                first=FIRST_PROGRAMME_YEAR, last=LAST_PROGRAMME_YEAR
+            )
+        ]
+    if not isinstance(note, str) or len(note) > Allocation._meta.get_field("note").max_length:  # type: ignore[operator]
+        errors["note"] = [str(_("At most 300 characters."))]
+    if errors:
+        raise ApplicationError(str(_("The allocation was not recorded.")), errors)
+    locked = Bank.objects.select_for_update().get(pk=bank.pk)
+    allocation = Allocation.objects.create(bank=locked, year=year, amount=amount, note=note.strip(), created_by=actor)
+    Bank.objects.filter(pk=locked.pk).update(allocated=F("allocated") + amount)
+    locked.refresh_from_db(fields=["allocated", "disbursed", "principal_repaid"])
+    return allocation
+
+
+@transaction.atomic
+def bank_staff_add(*, bank: Bank, user: Any) -> BankStaff:
+    """Make ``user`` staff of ``bank``: the ``bank_staff`` group and a BankStaff row.
+
+    Adding a user already at this bank changes nothing. Raises ApplicationError on
+    ``user`` when the user already works for another bank (one bank per user).
+    """
+    existing = BankStaff.objects.filter(user=user).select_related("bank").first()
+    if existing is not None and existing.bank_id != bank.pk:
+        raise ApplicationError(
+            str(_("The user was not added to the bank.")),
+            {"user": [str(_("Already staff of bank {code}.")).format(code=existing.bank.code)]},
+        )
+    user.groups.add(Group.objects.get(name=Role.BANK_STAFF))
+    staff = existing or BankStaff.objects.create(user=user, bank=bank)
+    # Role and bank are cached on the user object (config.roles); they just changed.
+    for cached in ("_wibawa_roles", "_wibawa_bank_id"):
+        user.__dict__.pop(cached, None)
+    return staff

@@ -1,3 +1,9 @@
-from typing import Any
+from django.urls import path
 
-urlpatterns: list[Any] = []
+from banks.apis import BankAllocationsApi, BankDetailApi, BankListApi
+
+urlpatterns = [
+    path("banks/", BankListApi.as_view(), name="bank-list"),
+    path("banks/<str:code>/", BankDetailApi.as_view(), name="bank-detail"),
+    path("banks/<str:code>/allocations/", BankAllocationsApi.as_view(), name="bank-allocations"),
+]
