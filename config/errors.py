@@ -19,12 +19,23 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 
 class ApplicationError(Exception):
-    """A business rule refused the request (400). ``errors`` maps fields to messages."""
+    """A business rule refused the request (400). ``errors`` maps fields to lists of
+    messages (or, for a nested object, to a dict of the same shape)."""
 
-    def __init__(self, message: str, errors: dict[str, list[str]] | None = None) -> None:
+    def __init__(self, message: str, errors: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.errors = errors or {}
+
+
+class StateConflict(Exception):
+    """The action does not fit the object's current state (409). The answer names the
+    current state: ``{"message": ..., "errors": {}, "state": "submitted"}``."""
+
+    def __init__(self, message: str, state: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.state = state
 
 
 #: Every error answer, for the API docs. (Built inline: a serializer class cannot
@@ -41,9 +52,22 @@ ErrorSerializer = inline_serializer(
 )
 
 
+#: A 409 answer: the error shape plus the object's current state.
+ConflictSerializer = inline_serializer(
+    "StateConflict",
+    fields={
+        "message": serializers.CharField(),
+        "errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
+        "state": serializers.CharField(help_text="The object's current state."),
+    },
+)
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
         return Response({"message": exc.message, "errors": exc.errors}, status=400)
+    if isinstance(exc, StateConflict):
+        return Response({"message": exc.message, "errors": {}, "state": exc.state}, status=409)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, Http404):

@@ -166,6 +166,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "BusinessKindEnum": "borrowers.models.Business.Kind",
+        "BankKindEnum": "banks.models.Bank.Kind",
+    },
 }
 
 # --- Celery -----------------------------------------------------------------------
@@ -185,7 +189,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_IMPORTS = ["tasks.schedules"]
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+#: The queue tasks are sent to and workers consume (one per deployment sharing a Redis).
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="wibawa")
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # A safety net: stores any schedule whose task was lost (broker outage at commit).
+    "store-pending-schedules": {"task": "tasks.schedules.store_pending_schedules", "schedule": 300.0},
+}
 
 LOGGING = {
     "version": 1,

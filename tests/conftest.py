@@ -42,3 +42,21 @@ def celery_worker() -> Iterator[WorkController]:
             yield worker
     finally:
         app.conf.task_always_eager = True
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request: pytest.FixtureRequest) -> None:
+    marker = request.node.get_closest_marker("django_db")
+    names = request.fixturenames
+    if marker is None and "db" not in names and "transactional_db" not in names:
+        return
+    transactional = "transactional_db" in names or bool(
+        marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
+    )
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    # A transactional test's flush wipes what the migrations loaded; put it back (cheaper
+    # than serialized_rollback, which also clashes with the content types a flush
+    # re-creates: do not use it).
+    from tests.factories import restore_reference_data
+
+    restore_reference_data()

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from banks.models import Allocation, Bank, BankStaff
 from borrowers.models import Borrower, Business, Region
-from loans.models import Application, Product, ProductTerms
+from loans.models import Application, Loan, Product, ProductTerms
 
 DEMO_KELURAHAN = "33.74.01.1001"  # Miroto, Semarang Tengah
 
@@ -136,3 +136,45 @@ class ApplicationFactory(factory.django.DjangoModelFactory[Application]):
     purpose = "Modal kerja"
     state_changed_at = factory.LazyFunction(timezone.now)
     created_by = factory.SubFactory(UserFactory, role="officer")
+
+
+def loan_for(application: Application, **overrides: Any) -> Loan:
+    """A disbursed loan (schedule ``pending``) for ``application``, with the terms of the
+    application's product version copied in as disbursement does; ``overrides`` set any
+    Loan field (e.g. ``method``, ``grace_months``, ``rounding``). Leaves the
+    application's own state alone: for tests of what happens after disbursement."""
+    terms = application.terms
+    principal = overrides.pop("principal", application.principal)
+    values: dict[str, Any] = {
+        "application": application,
+        "borrower": application.borrower,
+        "bank": application.bank,
+        "terms": terms,
+        "contract_number": application.contract_number or f"KW-{application.pk}",
+        "principal": principal,
+        "annual_rate": terms.annual_rate,
+        "method": terms.method,
+        "tenor_months": application.tenor_months,
+        "grace_months": terms.grace_months,
+        "rounding": terms.rounding,
+        "interest_rounding": terms.interest_rounding,
+        "installment_rounding": terms.installment_rounding,
+        "business_days": terms.business_days,
+        "disbursed_on": date(2026, 1, 31),
+        "outstanding_principal": principal,
+    }
+    values.update(overrides)
+    return Loan.objects.create(**values)
+
+
+def restore_reference_data() -> None:
+    """Put back what the migrations load (the role groups and the region master data)
+    when an earlier transactional test's flush removed it. Idempotent; for
+    ``django_db(transaction=True)`` tests, which run on a flushed database."""
+    from borrowers.regions import DEFAULT_FILE, load_regions, read_regions
+    from config.roles import Role
+
+    for role in Role.values:
+        Group.objects.get_or_create(name=role)
+    if not Region.objects.filter(code=DEMO_KELURAHAN).exists():
+        load_regions(Region, read_regions(DEFAULT_FILE))

@@ -1,0 +1,397 @@
+"""Application APIs: create, list, detail and one POST per workflow action."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.http import Http404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from banks.models import Bank
+from borrowers.models import Borrower, Business
+from config.api import RupiahField, paginated_response
+from config.errors import ApplicationError, ConflictSerializer, ErrorSerializer
+from config.roles import Role, require_role
+from loans.models import Application, LoanEvent, Product
+from loans.presenters import render_check, stage_times
+from loans.selectors.applications import application_list, application_visible
+from loans.services import applications as services
+
+ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="Bad input: a message per field."),
+    401: OpenApiResponse(ErrorSerializer, description="Not logged in."),
+    403: OpenApiResponse(ErrorSerializer, description="The role may not do this."),
+    404: OpenApiResponse(ErrorSerializer, description="No such application for this user."),
+}
+CONFLICT = {409: OpenApiResponse(ConflictSerializer, description="Wrong state; `state` names the current one.")}
+
+
+class CheckSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    passed = serializers.BooleanField()
+    message = serializers.CharField()
+
+    class Meta:
+        ref_name = "ApplicationCheck"
+
+
+class StageSerializer(serializers.Serializer):
+    state = serializers.CharField()
+    entered_at = serializers.DateTimeField()
+    left_at = serializers.DateTimeField(allow_null=True)
+    seconds = serializers.IntegerField(help_text="Time spent in the state (up to now for the current one).")
+
+    class Meta:
+        ref_name = "ApplicationStage"
+
+
+class EventSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    actor = serializers.CharField(source="actor.username", allow_null=True, default=None)
+    at = serializers.DateTimeField()
+    from_state = serializers.CharField()
+    to_state = serializers.CharField()
+    note = serializers.CharField()
+    amounts = serializers.DictField(child=serializers.IntegerField(), help_text="Rupiah by name.")
+
+    class Meta:
+        ref_name = "LoanEvent"
+
+
+class ApplicationSerializer(serializers.Serializer):
+    """An application as every reader sees it (list and detail)."""
+
+    id = serializers.IntegerField()
+    state = serializers.CharField()
+    borrower = serializers.IntegerField(source="borrower_id")
+    borrower_name = serializers.CharField(source="borrower.name")
+    business = serializers.IntegerField(source="business_id")
+    kecamatan = serializers.CharField(source="borrower.kelurahan.parent_id")
+    bank = serializers.CharField(source="bank.code")
+    product = serializers.CharField(source="product.code")
+    terms_version = serializers.IntegerField(source="terms.version")
+    principal = serializers.IntegerField(help_text="Rupiah (the approved amount once approved).")
+    tenor_months = serializers.IntegerField()
+    collateral = serializers.BooleanField()
+    purpose = serializers.CharField()
+    checks = serializers.SerializerMethodField()
+    checks_run_at = serializers.DateTimeField(allow_null=True)
+    state_changed_at = serializers.DateTimeField()
+    waiting_seconds = serializers.SerializerMethodField(help_text="Seconds in the current state.")
+    created_at = serializers.DateTimeField()
+    visited_on = serializers.DateField(allow_null=True)
+    visit_notes = serializers.CharField()
+    visit_latitude = serializers.DecimalField(max_digits=9, decimal_places=6, allow_null=True)
+    visit_longitude = serializers.DecimalField(max_digits=9, decimal_places=6, allow_null=True)
+    has_visit_photo = serializers.SerializerMethodField()
+    forwarded_at = serializers.DateTimeField(allow_null=True)
+    credit_result = serializers.CharField()
+    credit_notes = serializers.CharField()
+    contract_number = serializers.CharField()
+    approved_at = serializers.DateTimeField(allow_null=True)
+    disbursed_on = serializers.DateField(allow_null=True)
+    end_reason = serializers.CharField()
+    loan = serializers.SerializerMethodField(help_text="The loan's id once disbursed.")
+
+    class Meta:
+        ref_name = "Application"
+
+    def get_checks(self, application: Application) -> list[dict[str, Any]]:
+        return [render_check(check) for check in application.checks]
+
+    def get_waiting_seconds(self, application: Application) -> int:
+        return int((timezone.now() - application.state_changed_at).total_seconds())
+
+    def get_has_visit_photo(self, application: Application) -> bool:
+        return bool(application.visit_photo)
+
+    def get_loan(self, application: Application) -> int | None:
+        if application.state != Application.State.DISBURSED:
+            return None
+        loan = getattr(application, "loan", None)
+        return loan.pk if loan else None
+
+
+class ApplicationDetailSerializer(ApplicationSerializer):
+    stages = serializers.SerializerMethodField()
+    events = serializers.SerializerMethodField()
+
+    class Meta:
+        ref_name = "ApplicationDetail"
+
+    def _events(self, application: Application) -> list[LoanEvent]:
+        if not hasattr(application, "_events"):
+            application._events = list(  # type: ignore[attr-defined]
+                LoanEvent.objects.filter(application=application).select_related("actor").order_by("at", "id")
+            )
+        return application._events  # type: ignore[attr-defined]
+
+    def get_stages(self, application: Application) -> list[dict[str, Any]]:
+        stages = stage_times(application, self._events(application), timezone.now())
+        return list(StageSerializer(stages, many=True).data)
+
+    def get_events(self, application: Application) -> list[dict[str, Any]]:
+        return list(EventSerializer(self._events(application), many=True).data)
+
+
+def _detail(request: Request, application_id: int) -> Response:
+    application = _visible_or_404(request, application_id)
+    return Response(ApplicationDetailSerializer(application).data)
+
+
+def _visible_or_404(request: Request, application_id: int) -> Application:
+    application = application_visible(user=request.user).select_related("loan").filter(pk=application_id).first()
+    if application is None:
+        raise Http404
+    return application
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter("state", str, many=True, enum=Application.State.values, description="One or more states."),
+    OpenApiParameter("bank", str, description="Bank code, e.g. PASAR."),
+    OpenApiParameter("kecamatan", str, description="Kecamatan region code, e.g. 33.74.01."),
+    OpenApiParameter("borrower", int),
+    OpenApiParameter("min_waiting_days", float, description="In the current state for at least this many days."),
+    OpenApiParameter(
+        "ordering",
+        str,
+        enum=["waiting", "-waiting", "created", "-created", "id", "-id"],
+        description="`waiting` (default): the longest wait in the current state first.",
+    ),
+    OpenApiParameter("page", int),
+    OpenApiParameter("page_size", int, description="Up to 500 (default 50)."),
+]
+
+
+class ApplicationListApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        borrower = serializers.IntegerField()
+        bank = serializers.CharField(max_length=16, help_text="Bank code: JATENG or PASAR.")
+        principal = RupiahField(min_value=1, help_text="Rupiah asked for.")
+        tenor_months = serializers.IntegerField(min_value=1, max_value=120)
+        collateral = serializers.BooleanField(default=False)
+        purpose = serializers.CharField(max_length=500, allow_blank=True, default="")
+        business = serializers.IntegerField(required=False, help_text="Default: the borrower's latest business.")
+        product = serializers.CharField(required=False, help_text="Default: WIBAWA, the programme's product.")
+
+        class Meta:
+            ref_name = "ApplicationCreate"
+
+    @extend_schema(
+        operation_id="applications_list",
+        parameters=LIST_PARAMETERS,
+        responses={200: ApplicationSerializer(many=True), 400: ERRORS[400], 401: ERRORS[401]},
+        tags=["applications"],
+    )
+    def get(self, request: Request) -> Response:
+        queryset = application_list(user=request.user, params=request.query_params)
+        return paginated_response(request=request, view=self, queryset=queryset, serializer_class=ApplicationSerializer)
+
+    @extend_schema(
+        operation_id="applications_create",
+        request=InputSerializer,
+        responses={201: ApplicationDetailSerializer, **ERRORS},
+        examples=[
+            OpenApiExample(
+                "Rp5,000,000 over 12 months without collateral",
+                value={
+                    "borrower": 1,
+                    "bank": "PASAR",
+                    "principal": 5000000,
+                    "tenor_months": 12,
+                    "collateral": False,
+                    "purpose": "Modal kerja warung",
+                },
+                request_only=True,
+            )
+        ],
+        tags=["applications"],
+    )
+    def post(self, request: Request) -> Response:
+        require_role(request.user, Role.OFFICER)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        borrower = Borrower.objects.filter(pk=data["borrower"]).first()
+        bank = Bank.objects.filter(code=data["bank"]).first()
+        errors: dict[str, list[str]] = {}
+        if borrower is None:
+            errors["borrower"] = ["No such borrower."]
+        if bank is None:
+            errors["bank"] = ["No such bank."]
+        business = None
+        if "business" in data:
+            business = Business.objects.filter(pk=data["business"]).first()
+            if business is None:
+                errors["business"] = ["No such business."]
+        product = None
+        if "product" in data:
+            product = Product.objects.filter(code=data["product"]).first()
+            if product is None:
+                errors["product"] = ["No such product."]
+        if errors or borrower is None or bank is None:
+            raise ApplicationError("Invalid input.", errors)
+        application = services.application_create(
+            actor=request.user,
+            borrower=borrower,
+            bank=bank,
+            principal=data["principal"],
+            tenor_months=data["tenor_months"],
+            collateral=data["collateral"],
+            purpose=data["purpose"],
+            business=business,
+            product=product,
+        )
+        return Response(ApplicationDetailSerializer(_visible_or_404(request, application.pk)).data, status=201)
+
+
+class ApplicationDetailApi(APIView):
+    @extend_schema(
+        operation_id="applications_retrieve",
+        responses={200: ApplicationDetailSerializer, 401: ERRORS[401], 404: ERRORS[404]},
+        tags=["applications"],
+    )
+    def get(self, request: Request, application_id: int) -> Response:
+        return _detail(request, application_id)
+
+
+# --- actions ------------------------------------------------------------------------
+
+
+class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=2000, allow_blank=True, default="")
+
+    class Meta:
+        ref_name = "ActionNote"
+
+
+class FieldVerifySerializer(serializers.Serializer):
+    visited_on = serializers.DateField()
+    notes = serializers.CharField(max_length=5000)
+    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, min_value=-90, max_value=90, required=False)
+    longitude = serializers.DecimalField(max_digits=9, decimal_places=6, min_value=-180, max_value=180, required=False)
+    photo = serializers.FileField(required=False, help_text="A photo of the business (multipart only), up to 5 MB.")
+
+    class Meta:
+        ref_name = "FieldVerify"
+
+    def validate_photo(self, photo: Any) -> Any:
+        if photo.size > 5 * 1024 * 1024:
+            raise serializers.ValidationError("The photo may be at most 5 MB.")
+        return photo
+
+
+class CreditCheckSerializer(serializers.Serializer):
+    result = serializers.ChoiceField(choices=Application.CreditResult.choices)
+    notes = serializers.CharField(max_length=5000, allow_blank=True, default="")
+
+    class Meta:
+        ref_name = "CreditCheck"
+
+
+class ApproveSerializer(serializers.Serializer):
+    contract_number = serializers.CharField(max_length=64)
+    principal = RupiahField(min_value=1, required=False, help_text="Approve less than asked (rupiah).")
+    tenor_months = serializers.IntegerField(min_value=1, max_value=120, required=False)
+    collateral = serializers.BooleanField(required=False)
+
+    class Meta:
+        ref_name = "Approve"
+
+
+class DisburseSerializer(serializers.Serializer):
+    disbursed_on = serializers.DateField()
+    amount = RupiahField(min_value=1, required=False, help_text="If given, must equal the approved principal.")
+
+    class Meta:
+        ref_name = "Disburse"
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+    class Meta:
+        ref_name = "Reason"
+
+
+Action = tuple[type[serializers.Serializer] | None, Callable[..., Application], str]
+
+ACTIONS: dict[str, Action] = {
+    "submit": (None, services.application_submit, "draft -> submitted, by the city office; every check must pass."),
+    "field_verify": (
+        FieldVerifySerializer,
+        services.application_field_verify,
+        "submitted -> field_verified, by an officer other than the submitter. JSON or multipart (with `photo`).",
+    ),
+    "forward": (NoteSerializer, services.application_forward, "field_verified -> forwarded to the bank."),
+    "credit_check": (
+        CreditCheckSerializer,
+        services.application_credit_check,
+        "forwarded -> credit_checked, by the bank's staff (SLIK result; `arrears` needs notes).",
+    ),
+    "approve": (
+        ApproveSerializer,
+        services.application_approve,
+        "credit_checked -> approved, by bank staff other than who recorded the credit check; the checks run again.",
+    ),
+    "disburse": (
+        DisburseSerializer,
+        services.application_disburse,
+        "approved -> disbursed: creates the loan; its schedule is stored in the background (`schedule_status`).",
+    ),
+    "reject": (
+        ReasonSerializer,
+        services.application_reject,
+        "Reject before disbursement, by the side holding the file (office up to field_verified, then the bank).",
+    ),
+    "withdraw": (ReasonSerializer, services.application_withdraw, "Withdraw before approval, by the city office."),
+}
+
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "field_verify": {"visited_on": "2026-03-02", "notes": "Warung buka, stok cukup.", "latitude": "-6.982500"},
+    "forward": {"note": ""},
+    "credit_check": {"result": "clean", "notes": "SLIK bersih"},
+    "approve": {"contract_number": "PASAR/KW/2026/0001"},
+    "disburse": {"disbursed_on": "2026-03-10"},
+    "reject": {"reason": "Usaha belum berjalan 2 tahun"},
+    "withdraw": {"reason": "Pemohon membatalkan"},
+}
+
+
+def _action_api(action: str) -> type[APIView]:
+    serializer_class, service, description = ACTIONS[action]
+
+    class ActionApi(APIView):
+        if action == "field_verify":
+            parser_classes = [*APIView.parser_classes, MultiPartParser, FormParser]
+
+        @extend_schema(
+            operation_id=f"applications_{action}",
+            description=description,
+            request=serializer_class,
+            responses={200: ApplicationDetailSerializer, **ERRORS, **CONFLICT},
+            examples=[OpenApiExample(action, value=EXAMPLES[action], request_only=True)] if action in EXAMPLES else [],
+            tags=["applications"],
+        )
+        def post(self, request: Request, application_id: int) -> Response:
+            _visible_or_404(request, application_id)
+            data: dict[str, Any] = {}
+            if serializer_class is not None:
+                serializer = serializer_class(data=request.data)
+                serializer.is_valid(raise_exception=True)
+                data = dict(serializer.validated_data)
+            service(actor=request.user, application_id=application_id, **data)
+            return _detail(request, application_id)
+
+    ActionApi.__name__ = ActionApi.__qualname__ = "".join(part.title() for part in action.split("_")) + "Api"
+    return ActionApi
+
+
+ACTION_APIS = {action: _action_api(action) for action in ACTIONS}

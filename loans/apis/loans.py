@@ -1,0 +1,196 @@
+"""Loan APIs: list, detail, the stored schedule, and a borrower's own page (``me/``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from borrowers.identity import mask_nik
+from borrowers.models import Borrower
+from config.api import paginated_response
+from config.errors import ErrorSerializer
+from config.roles import Role, borrower_id_of, require_role
+from loans.apis.applications import ApplicationSerializer
+from loans.apis.simulation import InstallmentSerializer
+from loans.models import Installment, Loan
+from loans.selectors.applications import (
+    application_visible,
+    loan_installments,
+    loan_list,
+    loan_next_installment,
+    loan_visible,
+)
+
+ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="Bad filter values."),
+    401: OpenApiResponse(ErrorSerializer, description="Not logged in."),
+    403: OpenApiResponse(ErrorSerializer, description="The role may not do this."),
+    404: OpenApiResponse(ErrorSerializer, description="No such loan for this user."),
+}
+
+
+class InstallmentRowSerializer(InstallmentSerializer):
+    """A stored schedule row: the simulator's fields plus what has been paid."""
+
+    principal_paid = serializers.IntegerField()
+    interest_paid = serializers.IntegerField()
+    penalty = serializers.IntegerField()
+    penalty_paid = serializers.IntegerField()
+    paid_on = serializers.DateField(allow_null=True)
+
+    class Meta:
+        ref_name = "LoanInstallment"
+
+
+class LoanSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    contract_number = serializers.CharField()
+    bank = serializers.CharField(source="bank.code")
+    borrower = serializers.IntegerField(source="borrower_id")
+    borrower_name = serializers.CharField(source="borrower.name")
+    application = serializers.IntegerField(source="application_id")
+    product = serializers.CharField(source="terms.product.code")
+    terms_version = serializers.IntegerField(source="terms.version")
+    principal = serializers.IntegerField(help_text="Rupiah disbursed.")
+    annual_rate = serializers.DecimalField(max_digits=7, decimal_places=4, help_text="Percent a year.")
+    method = serializers.CharField()
+    tenor_months = serializers.IntegerField()
+    grace_months = serializers.IntegerField()
+    disbursed_on = serializers.DateField()
+    status = serializers.CharField()
+    outstanding_principal = serializers.IntegerField(help_text="Rupiah.")
+    schedule_status = serializers.ChoiceField(choices=Loan.ScheduleStatus.choices)
+
+    class Meta:
+        ref_name = "Loan"
+
+
+class LoanDetailSerializer(LoanSerializer):
+    next_installment = serializers.SerializerMethodField()
+
+    class Meta:
+        ref_name = "LoanDetail"
+
+    @extend_schema_field(InstallmentRowSerializer(allow_null=True))
+    def get_next_installment(self, loan: Loan) -> dict[str, Any] | None:
+        """The earliest installment not yet paid in full (null while the schedule is pending)."""
+        if loan.schedule_status != Loan.ScheduleStatus.READY:
+            return None
+        row = loan_next_installment(loan=loan)
+        return InstallmentRowSerializer(row).data if row else None
+
+
+def _loan_or_404(request: Request, loan_id: int) -> Loan:
+    loan = loan_visible(user=request.user).filter(pk=loan_id).first()
+    if loan is None:
+        raise Http404
+    return loan
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter("status", str, many=True, enum=Loan.Status.values),
+    OpenApiParameter("bank", str, description="Bank code."),
+    OpenApiParameter("borrower", int),
+    OpenApiParameter("kecamatan", str, description="Kecamatan region code."),
+    OpenApiParameter("schedule_status", str, enum=Loan.ScheduleStatus.values),
+    OpenApiParameter("disbursed_from", str, description="Date (YYYY-MM-DD), inclusive."),
+    OpenApiParameter("disbursed_to", str, description="Date (YYYY-MM-DD), inclusive."),
+    OpenApiParameter("page", int),
+    OpenApiParameter("page_size", int, description="Up to 500 (default 50)."),
+]
+
+
+class LoanListApi(APIView):
+    @extend_schema(
+        operation_id="loans_list",
+        parameters=LIST_PARAMETERS,
+        responses={200: LoanSerializer(many=True), 400: ERRORS[400], 401: ERRORS[401]},
+        tags=["loans"],
+    )
+    def get(self, request: Request) -> Response:
+        queryset = loan_list(user=request.user, params=request.query_params)
+        return paginated_response(request=request, view=self, queryset=queryset, serializer_class=LoanSerializer)
+
+
+class LoanDetailApi(APIView):
+    @extend_schema(
+        operation_id="loans_retrieve",
+        responses={200: LoanDetailSerializer, 401: ERRORS[401], 404: ERRORS[404]},
+        tags=["loans"],
+    )
+    def get(self, request: Request, loan_id: int) -> Response:
+        return Response(LoanDetailSerializer(_loan_or_404(request, loan_id)).data)
+
+
+class LoanScheduleApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        schedule_status = serializers.ChoiceField(choices=Loan.ScheduleStatus.choices)
+        schedule_version = serializers.IntegerField()
+        installments = InstallmentRowSerializer(many=True, help_text="Empty while the schedule is pending.")
+
+        class Meta:
+            ref_name = "LoanSchedule"
+
+    @extend_schema(
+        operation_id="loans_schedule",
+        description="The loan's stored schedule. While `schedule_status` is `pending` (computed in the "
+        "background just after disbursement) `installments` is empty; ask again in a moment.",
+        responses={200: OutputSerializer, 401: ERRORS[401], 404: ERRORS[404]},
+        tags=["loans"],
+    )
+    def get(self, request: Request, loan_id: int) -> Response:
+        loan = _loan_or_404(request, loan_id)
+        rows: list[Installment] = []
+        if loan.schedule_status == Loan.ScheduleStatus.READY:
+            rows = list(loan_installments(loan=loan))
+        return Response(
+            self.OutputSerializer(
+                {
+                    "schedule_status": loan.schedule_status,
+                    "schedule_version": loan.schedule_version,
+                    "installments": rows,
+                }
+            ).data
+        )
+
+
+class MeApi(APIView):
+    """A borrower's own page: their record, applications and loans (read-only)."""
+
+    class OutputSerializer(serializers.Serializer):
+        borrower = serializers.DictField()
+        applications = ApplicationSerializer(many=True)
+        loans = LoanDetailSerializer(many=True)
+
+        class Meta:
+            ref_name = "Me"
+
+    @extend_schema(
+        operation_id="me_retrieve",
+        responses={200: OutputSerializer, 401: ERRORS[401], 403: ERRORS[403]},
+        tags=["me"],
+    )
+    def get(self, request: Request) -> Response:
+        require_role(request.user, Role.BORROWER)
+        borrower_id = borrower_id_of(request.user)
+        borrower = Borrower.objects.select_related("kelurahan").filter(pk=borrower_id or 0).first()
+        if borrower is None:
+            raise Http404
+        data: dict[str, Any] = {
+            "borrower": {
+                "id": borrower.pk,
+                "name": borrower.name,
+                "nik": mask_nik(borrower.nik),
+                "phone": borrower.phone,
+                "kelurahan": borrower.kelurahan_id,
+            },
+            "applications": list(application_visible(user=request.user).select_related("loan").order_by("-id")),
+            "loans": list(loan_visible(user=request.user).order_by("-id")),
+        }
+        return Response(self.OutputSerializer(data).data)

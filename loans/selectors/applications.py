@@ -1,0 +1,108 @@
+"""Application and loan reads, scoped to what the user may see.
+
+officer, auditor, manager: everything; bank staff: their bank's applications once
+forwarded, and their bank's loans; a borrower: their own; anyone else: nothing.
+"""
+
+from datetime import timedelta
+from typing import Any
+
+import django_filters
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from config.roles import bank_id_of, borrower_id_of, reads_all
+from loans.models import Application, Installment, Loan
+
+
+def application_visible(*, user: Any) -> QuerySet[Application]:
+    qs = Application.objects.select_related("borrower", "business", "bank", "product", "terms", "borrower__kelurahan")
+    if reads_all(user):
+        return qs
+    bank_id = bank_id_of(user)
+    if bank_id is not None:
+        return qs.filter(bank_id=bank_id, forwarded_at__isnull=False)
+    borrower_id = borrower_id_of(user)
+    if borrower_id is not None:
+        return qs.filter(borrower_id=borrower_id)
+    return qs.none()
+
+
+def loan_visible(*, user: Any) -> QuerySet[Loan]:
+    qs = Loan.objects.select_related("bank", "borrower", "terms__product")
+    if reads_all(user):
+        return qs
+    bank_id = bank_id_of(user)
+    if bank_id is not None:
+        return qs.filter(bank_id=bank_id)
+    borrower_id = borrower_id_of(user)
+    if borrower_id is not None:
+        return qs.filter(borrower_id=borrower_id)
+    return qs.none()
+
+
+class ApplicationFilter(django_filters.FilterSet):
+    """``state``, ``bank`` (code), ``kecamatan`` (region code), ``borrower`` (id),
+    ``min_waiting_days`` (in the current state at least this many days) and
+    ``ordering``: ``waiting`` (longest wait first), ``-waiting``, ``created``, ``-created``."""
+
+    state = django_filters.MultipleChoiceFilter(choices=Application.State.choices)
+    bank = django_filters.CharFilter(field_name="bank__code")
+    kecamatan = django_filters.CharFilter(field_name="borrower__kelurahan__parent")
+    borrower = django_filters.NumberFilter(field_name="borrower_id")
+    min_waiting_days = django_filters.NumberFilter(method="filter_waiting", min_value=0)
+    ordering = django_filters.OrderingFilter(
+        # Ascending state_changed_at is the longest wait first.
+        fields=(("state_changed_at", "waiting"), ("created_at", "created"), ("id", "id")),
+    )
+
+    class Meta:
+        model = Application
+        fields = ["state", "bank", "kecamatan", "borrower"]
+
+    def filter_waiting(self, queryset: QuerySet[Application], name: str, value: Any) -> QuerySet[Application]:
+        return queryset.filter(state_changed_at__lte=timezone.now() - timedelta(days=float(value)))
+
+
+def application_list(*, user: Any, params: Any) -> QuerySet[Application]:
+    """The applications the user may see, filtered; by default the longest-waiting first
+    (``ordering=waiting``), so nothing sits forgotten."""
+    from config.api import filtered
+
+    params = params.copy()
+    params.setdefault("ordering", "waiting")
+    return filtered(ApplicationFilter, params, application_visible(user=user))
+
+
+class LoanFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=Loan.Status.choices)
+    bank = django_filters.CharFilter(field_name="bank__code")
+    borrower = django_filters.NumberFilter(field_name="borrower_id")
+    kecamatan = django_filters.CharFilter(field_name="borrower__kelurahan__parent")
+    schedule_status = django_filters.ChoiceFilter(choices=Loan.ScheduleStatus.choices)
+    disbursed_from = django_filters.DateFilter(field_name="disbursed_on", lookup_expr="gte")
+    disbursed_to = django_filters.DateFilter(field_name="disbursed_on", lookup_expr="lte")
+
+    class Meta:
+        model = Loan
+        fields = ["status", "bank", "borrower", "kecamatan", "schedule_status"]
+
+
+def loan_list(*, user: Any, params: Any) -> QuerySet[Loan]:
+    from config.api import filtered
+
+    return filtered(LoanFilter, params, loan_visible(user=user)).order_by("-id")
+
+
+def loan_installments(*, loan: Loan) -> QuerySet[Installment]:
+    """The loan's current schedule, in order."""
+    return Installment.objects.filter(loan=loan, schedule_version=loan.schedule_version).order_by("number")
+
+
+def loan_next_installment(*, loan: Loan) -> Installment | None:
+    """The earliest installment of the current schedule not yet paid in full."""
+    return (
+        loan_installments(loan=loan)
+        .filter(Q(principal_paid__lt=F("principal")) | Q(interest_paid__lt=F("interest")))
+        .first()
+    )

@@ -1,0 +1,586 @@
+"""The application workflow, one service per transition.
+
+draft -> submitted -> field_verified -> forwarded -> credit_checked -> approved -> disbursed;
+rejected (before disbursement, by the side holding the file) and withdrawn (before
+approval, by the city office) end it.
+
+Every transition locks the application row, checks the actor's role (403), the current
+state (409, naming it) and the rules (400), changes the state and writes its
+:class:`LoanEvent` in the same transaction. Disbursement also draws on the bank's fund
+under the bank's row lock and, after commit, enqueues the task that stores the schedule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from banks.models import Bank
+from banks.services import bank_fund_draw
+from borrowers.models import Borrower, Business
+from config.errors import ApplicationError, StateConflict
+from config.roles import Role, bank_id_of, has_role
+from loans import eligibility
+from loans.models import Application, Loan, LoanEvent, Product, ProductTerms
+from loans.selectors.products import product_terms_on
+
+State = Application.State
+
+#: States an application can still be rejected from, and who holds the file there.
+OFFICE_STATES = (State.DRAFT, State.SUBMITTED, State.FIELD_VERIFIED)
+BANK_STATES = (State.FORWARDED, State.CREDIT_CHECKED, State.APPROVED)
+WITHDRAWABLE_STATES = (State.DRAFT, State.SUBMITTED, State.FIELD_VERIFIED, State.FORWARDED, State.CREDIT_CHECKED)
+PROGRAMME_PRODUCT = "WIBAWA"
+
+
+# --- helpers ------------------------------------------------------------------------
+
+
+def _require_officer(actor: Any) -> None:
+    if not has_role(actor, Role.OFFICER):
+        raise PermissionDenied(_("Only the city office may do this."))
+
+
+def _require_bank_staff_of(actor: Any, application: Application) -> None:
+    if bank_id_of(actor) != application.bank_id:
+        raise PermissionDenied(_("Only staff of the application's bank may do this."))
+
+
+def _require_state(application: Application, *states: str) -> None:
+    if application.state not in states:
+        raise StateConflict(
+            _("This action needs the application in state %(needed)s; it is %(state)s.")
+            % {"needed": " or ".join(states), "state": application.state},
+            state=application.state,
+        )
+
+
+def _lock(application_id: int) -> Application:
+    return Application.objects.select_for_update(of=("self",)).select_related("terms").get(pk=application_id)
+
+
+def _event(
+    application: Application,
+    *,
+    action: str,
+    actor: Any,
+    at: datetime,
+    from_state: str,
+    note: str = "",
+    amounts: dict[str, int] | None = None,
+    loan: Loan | None = None,
+) -> LoanEvent:
+    return LoanEvent.objects.create(
+        application=application,
+        loan=loan,
+        action=action,
+        actor=actor if getattr(actor, "pk", None) else None,
+        at=at,
+        from_state=from_state,
+        to_state=application.state,
+        note=note,
+        amounts=amounts or {},
+    )
+
+
+def _move(application: Application, to_state: str, *, at: datetime, fields: Iterable[str] = ()) -> str:
+    """Set the new state (saving it with ``fields``) and return the old one."""
+    from_state = application.state
+    application.state = to_state
+    application.state_changed_at = at
+    application.save(update_fields=["state", "state_changed_at", *fields])
+    return from_state
+
+
+def _local_today() -> date:
+    return timezone.localdate()
+
+
+# --- checks ------------------------------------------------------------------------
+
+
+def _rules(terms: ProductTerms) -> eligibility.Rules:
+    return eligibility.Rules(
+        region_code=terms.region_code,
+        min_age_years=terms.min_age_years,
+        min_business_age_months=terms.min_business_age_months,
+        ceiling_without_collateral=terms.ceiling_without_collateral,
+        ceiling_with_collateral=terms.ceiling_with_collateral,
+        allowed_tenors=tuple(int(t) for t in terms.allowed_tenors),
+        repeat_multiplier=terms.repeat_multiplier,
+    )
+
+
+def _facts(application: Application, on: date) -> eligibility.Facts:
+    borrower = Borrower.objects.select_related("kelurahan").get(pk=application.borrower_id)
+    business = Business.objects.get(pk=application.business_id)
+    open_loan = (
+        Loan.objects.filter(borrower_id=borrower.pk, status__in=Loan.OPEN_STATUSES)
+        .exclude(application_id=application.pk)
+        .values_list("contract_number", "bank__code")
+        .first()
+    )
+    last_loan = (
+        Loan.objects.filter(borrower_id=borrower.pk, status=Loan.Status.PAID_OFF)
+        .order_by("-disbursed_on", "-id")
+        .values_list("principal", "max_days_past_due")
+        .first()
+    )
+    bank = Bank.objects.get(pk=application.bank_id)
+    return eligibility.Facts(
+        on=on,
+        kelurahan_code=borrower.kelurahan_id,
+        kelurahan_name=borrower.kelurahan.name,
+        birth_date=borrower.birth_date,
+        business_started_on=business.started_on,
+        is_cooperative=business.kind == Business.Kind.COOPERATIVE,
+        cooperative_rating=business.health_rating,
+        principal=application.principal,
+        collateral=application.collateral,
+        tenor_months=application.tenor_months,
+        open_loan_contract=f"{open_loan[1]}/{open_loan[0]}" if open_loan else None,
+        last_loan_principal=last_loan[0] if last_loan else None,
+        last_loan_max_days_past_due=last_loan[1] if last_loan else 0,
+        fund_available=bank.available,
+    )
+
+
+def application_run_checks(*, application: Application, terms: ProductTerms, at: datetime) -> list[eligibility.Check]:
+    """Run the eligibility checks against ``terms`` and store their results on the
+    application (saved by the caller's transaction)."""
+    checks = eligibility.run_checks(_rules(terms), _facts(application, timezone.localdate(at)))
+    application.checks = [check.as_json() for check in checks]
+    application.checks_run_at = at
+    return checks
+
+
+def _checks_error(checks: list[eligibility.Check]) -> ApplicationError:
+    from loans.presenters import render_check
+
+    failed = {check.name: [render_check(check.as_json())["message"]] for check in checks if not check.passed}
+    return ApplicationError(_("The application fails the programme's checks: %s.") % ", ".join(failed), failed)
+
+
+# --- creating ------------------------------------------------------------------------
+
+
+def _check_request_limits(terms: ProductTerms, *, principal: int, tenor_months: int, collateral: bool) -> None:
+    """Refuse (400) a principal above the product's ceiling for the collateral chosen or
+    a tenor the product does not offer, whoever the applicant."""
+    errors: dict[str, list[str]] = {}
+    ceiling = terms.ceiling_with_collateral if collateral else terms.ceiling_without_collateral
+    if principal > ceiling:
+        errors["principal"] = [
+            _("Above the ceiling of Rp%(ceiling)s %(basis)s.")
+            % {
+                "ceiling": f"{ceiling:,}".replace(",", "."),
+                "basis": _("with collateral") if collateral else _("without collateral"),
+            }
+        ]
+    if tenor_months not in terms.allowed_tenors:
+        errors["tenor_months"] = [
+            _("Not an allowed tenor; allowed: %s months.") % ", ".join(map(str, terms.allowed_tenors))
+        ]
+    if errors:
+        raise ApplicationError(_("The loan asked for is outside the product's terms."), errors)
+
+
+@transaction.atomic
+def application_create(
+    *,
+    actor: Any,
+    borrower: Borrower,
+    bank: Bank,
+    principal: int,
+    tenor_months: int,
+    collateral: bool,
+    purpose: str = "",
+    business: Business | None = None,
+    product: Product | None = None,
+) -> Application:
+    """A new application in ``draft``, by the city office, under the product version
+    valid today. Runs the checks as a preview (stored; they are run again at submission).
+    Raises ApplicationError for an inactive bank, a business of another borrower, no
+    valid product version, a principal above the ceiling or a tenor not offered."""
+    _require_officer(actor)
+    if not bank.active:
+        raise ApplicationError(_("This bank takes no new applications."), {"bank": [_("The bank is not active.")]})
+    if business is None:
+        business = borrower.businesses.order_by("-id").first()
+        if business is None:
+            raise ApplicationError(_("The borrower has no business."), {"business": [_("Add a business first.")]})
+    elif business.borrower_id != borrower.pk:
+        raise ApplicationError(_("Not this borrower's business."), {"business": [_("Not this borrower's business.")]})
+    if product is None:
+        product = Product.objects.filter(code=PROGRAMME_PRODUCT).first()
+    now = timezone.now()
+    terms = product_terms_on(product=product, on=timezone.localdate(now)) if product and product.active else None
+    if product is None or terms is None:
+        raise ApplicationError(
+            _("No product terms are valid today."), {"product": [_("No product terms are valid today.")]}
+        )
+    _check_request_limits(terms, principal=principal, tenor_months=tenor_months, collateral=collateral)
+    application = Application(
+        borrower=borrower,
+        business=business,
+        bank=bank,
+        product=product,
+        terms=terms,
+        principal=principal,
+        tenor_months=tenor_months,
+        collateral=collateral,
+        purpose=purpose,
+        state=State.DRAFT,
+        state_changed_at=now,
+        created_by=actor,
+    )
+    application_run_checks(application=application, terms=terms, at=now)
+    application.save()
+    _event(application, action="create", actor=actor, at=now, from_state="", amounts={"principal": principal})
+    return application
+
+
+# --- the city office's steps --------------------------------------------------------
+
+
+def application_submit(*, actor: Any, application_id: int) -> Application:
+    """draft -> submitted, by the city office, if every check passes. When a check fails
+    the results are stored all the same (so the office sees them) and ApplicationError
+    names the failed checks."""
+    application, failed = _submit(actor=actor, application_id=application_id)
+    if failed:
+        raise _checks_error(failed)
+    return application
+
+
+@transaction.atomic
+def _submit(*, actor: Any, application_id: int) -> tuple[Application, list[eligibility.Check]]:
+    application = _lock(application_id)
+    _require_officer(actor)
+    _require_state(application, State.DRAFT)
+    now = timezone.now()
+    checks = application_run_checks(application=application, terms=application.terms, at=now)
+    failed = [check for check in checks if not check.passed]
+    if failed:
+        application.save(update_fields=["checks", "checks_run_at"])
+        return application, failed
+    application.submitted_by = actor
+    application.submitted_at = now
+    from_state = _move(
+        application, State.SUBMITTED, at=now, fields=["checks", "checks_run_at", "submitted_by", "submitted_at"]
+    )
+    _event(application, action="submit", actor=actor, at=now, from_state=from_state)
+    return application, []
+
+
+@transaction.atomic
+def application_field_verify(
+    *,
+    actor: Any,
+    application_id: int,
+    visited_on: date,
+    notes: str,
+    latitude: Any = None,
+    longitude: Any = None,
+    photo: Any = None,
+) -> Application:
+    """submitted -> field_verified: the office visited the business. Maker-checker: the
+    verifying officer is not the one who submitted. The visit date is not in the future
+    nor before the submission."""
+    application = _lock(application_id)
+    _require_officer(actor)
+    _require_state(application, State.SUBMITTED)
+    if application.submitted_by_id == actor.pk:
+        raise PermissionDenied(_("The officer who submitted an application may not also verify it."))
+    now = timezone.now()
+    submitted_on = timezone.localdate(application.submitted_at) if application.submitted_at else None
+    if visited_on > timezone.localdate(now) or (submitted_on and visited_on < submitted_on):
+        raise ApplicationError(
+            _("Invalid visit date."),
+            {"visited_on": [_("The visit must be between the submission and today.")]},
+        )
+    if (latitude is None) != (longitude is None):
+        raise ApplicationError(_("Invalid coordinates."), {"latitude": [_("Give both latitude and longitude.")]})
+    application.visited_on = visited_on
+    application.visit_officer = actor
+    application.visit_notes = notes
+    application.visit_latitude = latitude
+    application.visit_longitude = longitude
+    fields = ["visited_on", "visit_officer", "visit_notes", "visit_latitude", "visit_longitude"]
+    if photo is not None:
+        application.visit_photo = photo
+        fields.append("visit_photo")
+    from_state = _move(application, State.FIELD_VERIFIED, at=now, fields=fields)
+    _event(application, action="field_verify", actor=actor, at=now, from_state=from_state, note=notes)
+    return application
+
+
+@transaction.atomic
+def application_forward(*, actor: Any, application_id: int, note: str = "") -> Application:
+    """field_verified -> forwarded to the chosen bank, by the city office."""
+    application = _lock(application_id)
+    _require_officer(actor)
+    _require_state(application, State.FIELD_VERIFIED)
+    now = timezone.now()
+    application.forwarded_at = now
+    from_state = _move(application, State.FORWARDED, at=now, fields=["forwarded_at"])
+    _event(application, action="forward", actor=actor, at=now, from_state=from_state, note=note)
+    return application
+
+
+# --- the bank's steps -------------------------------------------------------------------
+
+
+@transaction.atomic
+def application_credit_check(*, actor: Any, application_id: int, result: str, notes: str = "") -> Application:
+    """forwarded -> credit_checked: the bank records its credit-bureau (SLIK) result,
+    ``clean`` or ``arrears`` (arrears elsewhere; the details go in ``notes``)."""
+    application = _lock(application_id)
+    _require_bank_staff_of(actor, application)
+    _require_state(application, State.FORWARDED)
+    if result not in Application.CreditResult.values:
+        raise ApplicationError(_("Invalid credit check result."), {"result": [_("Must be clean or arrears.")]})
+    if result == Application.CreditResult.ARREARS and not notes.strip():
+        raise ApplicationError(_("Arrears need details."), {"notes": [_("Describe the arrears found.")]})
+    now = timezone.now()
+    application.credit_result = result
+    application.credit_notes = notes
+    application.credit_checked_by = actor
+    from_state = _move(
+        application, State.CREDIT_CHECKED, at=now, fields=["credit_result", "credit_notes", "credit_checked_by"]
+    )
+    _event(application, action="credit_check", actor=actor, at=now, from_state=from_state, note=f"{result}: {notes}")
+    return application
+
+
+def application_approve(
+    *,
+    actor: Any,
+    application_id: int,
+    contract_number: str,
+    principal: int | None = None,
+    tenor_months: int | None = None,
+    collateral: bool | None = None,
+) -> Application:
+    """credit_checked -> approved by the bank, under the product version valid today
+    (which the loan keeps). Maker-checker: the approver is not who recorded the credit
+    check. The bank may lower the principal or change tenor and collateral; every
+    check runs again and must pass (the results are stored either way). The contract
+    number is unique per bank."""
+    application, failed = _approve(
+        actor=actor,
+        application_id=application_id,
+        contract_number=contract_number,
+        principal=principal,
+        tenor_months=tenor_months,
+        collateral=collateral,
+    )
+    if failed:
+        raise _checks_error(failed)
+    return application
+
+
+@transaction.atomic
+def _approve(
+    *,
+    actor: Any,
+    application_id: int,
+    contract_number: str,
+    principal: int | None,
+    tenor_months: int | None,
+    collateral: bool | None,
+) -> tuple[Application, list[eligibility.Check]]:
+    application = _lock(application_id)
+    _require_bank_staff_of(actor, application)
+    _require_state(application, State.CREDIT_CHECKED)
+    if application.credit_checked_by_id == actor.pk:
+        raise PermissionDenied(_("The one who recorded the credit check may not also approve."))
+    contract_number = contract_number.strip()
+    if not contract_number:
+        raise ApplicationError(_("A contract number is needed."), {"contract_number": [_("This field is required.")]})
+    if (
+        Application.objects.filter(bank_id=application.bank_id, contract_number=contract_number)
+        .exclude(pk=application.pk)
+        .exists()
+    ):
+        raise ApplicationError(
+            _("Contract number already used."), {"contract_number": [_("This bank already has this contract number.")]}
+        )
+    now = timezone.now()
+    terms = product_terms_on(product=application.product, on=timezone.localdate(now))
+    if terms is None:
+        raise ApplicationError(
+            _("No product terms are valid today."), {"product": [_("No product terms are valid today.")]}
+        )
+    if principal is not None:
+        if principal > application.principal:
+            raise ApplicationError(
+                _("The bank may approve less, not more."),
+                {"principal": [_("More than the Rp%s asked for.") % f"{application.principal:,}".replace(",", ".")]},
+            )
+        application.principal = principal
+    if tenor_months is not None:
+        application.tenor_months = tenor_months
+    if collateral is not None:
+        application.collateral = collateral
+    _check_request_limits(
+        terms, principal=application.principal, tenor_months=application.tenor_months, collateral=application.collateral
+    )
+    application.terms = terms
+    checks = application_run_checks(application=application, terms=terms, at=now)
+    failed = [check for check in checks if not check.passed]
+    if failed:
+        Application.objects.filter(pk=application.pk).update(checks=application.checks, checks_run_at=now)
+        return application, failed
+    application.contract_number = contract_number
+    application.approved_by = actor
+    application.approved_at = now
+    fields = ["principal", "tenor_months", "collateral", "terms", "checks", "checks_run_at"]
+    from_state = _move(
+        application, State.APPROVED, at=now, fields=[*fields, "contract_number", "approved_by", "approved_at"]
+    )
+    _event(
+        application,
+        action="approve",
+        actor=actor,
+        at=now,
+        from_state=from_state,
+        note=contract_number,
+        amounts={"principal": application.principal},
+    )
+    return application, []
+
+
+@transaction.atomic
+def application_disburse(
+    *, actor: Any, application_id: int, disbursed_on: date, amount: int | None = None
+) -> Application:
+    """approved -> disbursed: the bank pays the approved principal out and the loan is
+    created with the approved product version's terms.
+
+    The bank's fund is drawn on under the bank's row lock (two disbursements at once
+    cannot both pass); one open loan per borrower is enforced by the database. The
+    schedule is computed and stored by a task enqueued after commit; until then the
+    loan's ``schedule_status`` is ``pending``. Raises ApplicationError when the fund is
+    short, the date is in the future or before the approval, the amount is not the
+    approved principal, or the borrower has an open loan.
+    """
+    application = _lock(application_id)
+    _require_bank_staff_of(actor, application)
+    _require_state(application, State.APPROVED)
+    now = timezone.now()
+    if amount is not None and amount != application.principal:
+        raise ApplicationError(
+            _("Disburse the approved principal."),
+            {"amount": [_("Must be the approved Rp%s.") % f"{application.principal:,}".replace(",", ".")]},
+        )
+    approved_on = timezone.localdate(application.approved_at) if application.approved_at else None
+    if disbursed_on > timezone.localdate(now) or (approved_on and disbursed_on < approved_on):
+        raise ApplicationError(
+            _("Invalid disbursement date."), {"disbursed_on": [_("Must be between the approval and today.")]}
+        )
+    if not bank_fund_draw(bank_id=application.bank_id, amount=application.principal):
+        available = Bank.objects.values_list("allocated", "principal_repaid", "disbursed").get(pk=application.bank_id)
+        raise ApplicationError(
+            _("The bank's fund cannot cover this loan."),
+            {
+                "principal": [
+                    _("Only Rp%s is available in the bank's fund.")
+                    % f"{available[0] + available[1] - available[2]:,}".replace(",", ".")
+                ]
+            },
+        )
+    terms = application.terms
+    loan = Loan(
+        application=application,
+        borrower_id=application.borrower_id,
+        bank_id=application.bank_id,
+        terms=terms,
+        contract_number=application.contract_number,
+        principal=application.principal,
+        annual_rate=terms.annual_rate,
+        method=terms.method,
+        tenor_months=application.tenor_months,
+        grace_months=terms.grace_months,
+        rounding=terms.rounding,
+        interest_rounding=terms.interest_rounding,
+        installment_rounding=terms.installment_rounding,
+        business_days=terms.business_days,
+        disbursed_on=disbursed_on,
+        outstanding_principal=application.principal,
+    )
+    try:
+        loan.save(force_insert=True)
+    except IntegrityError as exc:
+        # The partial unique index (one open loan per borrower) decided a race or a
+        # second loan; the whole transaction rolls back with this error.
+        raise ApplicationError(
+            _("The borrower already has an active programme loan."),
+            {"borrower": [_("The borrower already has an active programme loan.")]},
+        ) from exc
+    application.disbursed_on = disbursed_on
+    from_state = _move(application, State.DISBURSED, at=now, fields=["disbursed_on"])
+    _event(
+        application,
+        action="disburse",
+        actor=actor,
+        at=now,
+        from_state=from_state,
+        loan=loan,
+        amounts={"principal": loan.principal},
+    )
+    loan_id = loan.pk
+    # robust: a broker outage must not fail a committed disbursement; the sweep task
+    # (tasks.schedules.store_pending_schedules) stores what was not enqueued.
+    transaction.on_commit(lambda: _enqueue_schedule(loan_id), robust=True)
+    return application
+
+
+def _enqueue_schedule(loan_id: int) -> None:
+    from tasks.schedules import loan_schedules_store_task
+
+    loan_schedules_store_task.delay([loan_id])
+
+
+# --- ending without a loan ---------------------------------------------------------------
+
+
+@transaction.atomic
+def application_reject(*, actor: Any, application_id: int, reason: str) -> Application:
+    """Reject, with a reason, from any state before disbursement, by the side holding
+    the file: the city office up to field verification, the application's bank from
+    forwarding to approval."""
+    application = _lock(application_id)
+    _require_state(application, *OFFICE_STATES, *BANK_STATES)
+    if application.state in OFFICE_STATES:
+        _require_officer(actor)
+    else:
+        _require_bank_staff_of(actor, application)
+    return _end(application, State.REJECTED, actor=actor, reason=reason, action="reject")
+
+
+@transaction.atomic
+def application_withdraw(*, actor: Any, application_id: int, reason: str) -> Application:
+    """Withdraw, with a reason, before approval: the city office, on the applicant's
+    behalf."""
+    application = _lock(application_id)
+    _require_officer(actor)
+    _require_state(application, *WITHDRAWABLE_STATES)
+    return _end(application, State.WITHDRAWN, actor=actor, reason=reason, action="withdraw")
+
+
+def _end(application: Application, state: str, *, actor: Any, reason: str, action: str) -> Application:
+    reason = reason.strip()
+    if not reason:
+        raise ApplicationError(_("A reason is needed."), {"reason": [_("This field is required.")]})
+    now = timezone.now()
+    application.end_reason = reason
+    from_state = _move(application, state, at=now, fields=["end_reason"])
+    _event(application, action=action, actor=actor, at=now, from_state=from_state, note=reason)
+    return application
