@@ -11,7 +11,7 @@ PORT ?= 8000
 .PHONY: help install install-dev run test lint typecheck pytest worker beat lock messages clean
 
 help:
-	@echo "make run    - install, migrate and serve the app on http://$(HOST):$(PORT)/"
+	@echo "make run    - install, migrate, seed a demo programme (empty database only) and serve the app on http://$(HOST):$(PORT)/"
 	@echo "make test   - install and run the linters, type checks and the whole test suite"
 	@echo "make worker - a Celery worker (needs CELERY_BROKER_URL)"
 	@echo "make lock   - re-pin requirements*.txt from requirements*.in"
@@ -35,6 +35,7 @@ install-dev: $(VENV)/.installed-dev
 run: export DEBUG ?= 1
 run: install
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo --if-empty
 	@echo ""
 	@echo "  Wibawa is starting on http://$(HOST):$(PORT)/"
 	@echo "    API docs (Swagger UI): http://$(HOST):$(PORT)/api/docs/"
