@@ -63,6 +63,15 @@ ConflictSerializer = inline_serializer(
 )
 
 
+def _string_keys(detail: Any) -> Any:
+    """Errors of list items come keyed by their index (an int); JSON keys are strings."""
+    if isinstance(detail, dict):
+        return {str(key): _string_keys(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_string_keys(value) for value in detail]
+    return detail
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
         return Response({"message": exc.message, "errors": exc.errors}, status=400)
@@ -80,7 +89,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return None
     if isinstance(exc, exceptions.ValidationError):
         detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        response.data = {"message": str(_("Invalid input.")), "errors": detail}
+        response.data = {"message": str(_("Invalid input.")), "errors": _string_keys(detail)}
     else:
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
         response.data = {"message": str(detail), "errors": {}}

@@ -1,12 +1,13 @@
 from django.urls import include, path
 
-from loans.apis.applications import ACTION_APIS, ApplicationDetailApi, ApplicationListApi
+from loans.apis.applications import ACTION_APIS, ApplicationDetailApi, ApplicationListApi, BatchDisburseApi
 from loans.apis.loans import LoanDetailApi, LoanListApi, LoanScheduleApi, MeApi
 from loans.apis.simulation import SimulationApi
 
 urlpatterns = [
     path("simulations/", SimulationApi.as_view(), name="simulation"),
     path("applications/", ApplicationListApi.as_view(), name="application-list"),
+    path("applications/disburse/", BatchDisburseApi.as_view(), name="application-disburse-batch"),
     path("applications/<int:application_id>/", ApplicationDetailApi.as_view(), name="application-detail"),
     *[
         path(f"applications/<int:application_id>/{action}/", api.as_view(), name=f"application-{action}")

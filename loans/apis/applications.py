@@ -7,7 +7,7 @@ from typing import Any
 
 from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -395,3 +395,68 @@ def _action_api(action: str) -> type[APIView]:
 
 
 ACTION_APIS = {action: _action_api(action) for action in ACTIONS}
+
+
+class BatchDisburseApi(APIView):
+    """A bank's batch of disbursements in one transaction, all or nothing."""
+
+    class ItemSerializer(serializers.Serializer):
+        application = serializers.IntegerField()
+        disbursed_on = serializers.DateField()
+        amount = RupiahField(min_value=1, required=False, help_text="If given, must equal the approved principal.")
+
+        class Meta:
+            ref_name = "BatchDisbursementItem"
+
+    class InputSerializer(serializers.Serializer):
+        disbursements = serializers.ListField(min_length=1, max_length=services.MAX_BATCH)
+
+        class Meta:
+            ref_name = "BatchDisbursement"
+
+    class OutputSerializer(serializers.Serializer):
+        applications = ApplicationSerializer(many=True)
+
+        class Meta:
+            ref_name = "BatchDisbursementResult"
+
+    @extend_schema(
+        operation_id="applications_disburse_batch",
+        description=(
+            "approved -> disbursed for up to 1,000 applications of the caller's bank in one transaction: "
+            "every item is checked as the single `disburse` action checks it, the bank's fund is drawn on "
+            "once for the total, and if any item is refused nothing is disbursed (400/403/404/409 naming it)."
+        ),
+        request=inline_serializer("BatchDisbursementRequest", fields={"disbursements": ItemSerializer(many=True)}),
+        responses={200: OutputSerializer, **ERRORS, **CONFLICT},
+        examples=[
+            OpenApiExample(
+                "Two loans",
+                value={
+                    "disbursements": [
+                        {"application": 41, "disbursed_on": "2026-03-10"},
+                        {"application": 42, "disbursed_on": "2026-03-10", "amount": 5000000},
+                    ]
+                },
+                request_only=True,
+            )
+        ],
+        tags=["applications"],
+    )
+    def post(self, request: Request) -> Response:
+        require_role(request.user, Role.BANK_STAFF)
+        envelope = self.InputSerializer(data=request.data)
+        envelope.is_valid(raise_exception=True)
+        items = self.ItemSerializer(data=envelope.validated_data["disbursements"], many=True)
+        if not items.is_valid():
+            raise serializers.ValidationError({"disbursements": items.errors})
+        disbursements = [
+            services.Disbursement(item["application"], item["disbursed_on"], item.get("amount"))
+            for item in items.validated_data
+        ]
+        ids = {item.application_id for item in disbursements}
+        if application_visible(user=request.user).filter(pk__in=ids).count() != len(ids):
+            raise Http404
+        applications = services.applications_disburse(actor=request.user, disbursements=disbursements)
+        visible = application_visible(user=request.user).select_related("loan").in_bulk([a.pk for a in applications])
+        return Response(self.OutputSerializer({"applications": [visible[a.pk] for a in applications]}).data)

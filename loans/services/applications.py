@@ -12,8 +12,10 @@ under the bank's row lock and, after commit, enqueues the task that stores the s
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -98,8 +100,9 @@ def _move(application: Application, to_state: str, *, at: datetime, fields: Iter
     return from_state
 
 
-def _local_today() -> date:
-    return timezone.localdate()
+def _rupiah(amount: int) -> str:
+    """Rupiah digits grouped the Indonesian way (1.234.567), for messages."""
+    return f"{amount:,}".replace(",", ".")
 
 
 # --- checks ------------------------------------------------------------------------
@@ -179,7 +182,7 @@ def _check_request_limits(terms: ProductTerms, *, principal: int, tenor_months: 
         errors["principal"] = [
             _("Above the ceiling of Rp%(ceiling)s %(basis)s.")
             % {
-                "ceiling": f"{ceiling:,}".replace(",", "."),
+                "ceiling": _rupiah(ceiling),
                 "basis": _("with collateral") if collateral else _("without collateral"),
             }
         ]
@@ -422,7 +425,7 @@ def _approve(
         if principal > application.principal:
             raise ApplicationError(
                 _("The bank may approve less, not more."),
-                {"principal": [_("More than the Rp%s asked for.") % f"{application.principal:,}".replace(",", ".")]},
+                {"principal": [_("More than the Rp%s asked for.") % _rupiah(application.principal)]},
             )
         application.principal = principal
     if tenor_months is not None:
@@ -457,47 +460,169 @@ def _approve(
     return application, []
 
 
-@transaction.atomic
+@dataclass(frozen=True, slots=True)
+class Disbursement:
+    """One approved application to pay out: on ``disbursed_on``, for ``amount`` rupiah
+    (None: the approved principal; anything else must equal it)."""
+
+    application_id: int
+    disbursed_on: date
+    amount: int | None = None
+
+
+#: Loans per schedule task enqueued after a batch disbursement commits.
+SCHEDULE_TASK_CHUNK = 1000
+#: The most disbursements one call takes.
+MAX_BATCH = 1000
+
+
 def application_disburse(
     *, actor: Any, application_id: int, disbursed_on: date, amount: int | None = None
 ) -> Application:
     """approved -> disbursed: the bank pays the approved principal out and the loan is
-    created with the approved product version's terms.
+    created with the approved product version's terms (see :func:`applications_disburse`,
+    of which this is a batch of one)."""
+    return applications_disburse(actor=actor, disbursements=[Disbursement(application_id, disbursed_on, amount)])[0]
 
-    The bank's fund is drawn on under the bank's row lock (two disbursements at once
-    cannot both pass); one open loan per borrower is enforced by the database. The
-    schedule is computed and stored by a task enqueued after commit; until then the
-    loan's ``schedule_status`` is ``pending``. Raises ApplicationError when the fund is
-    short, the date is in the future or before the approval, the amount is not the
-    approved principal, or the borrower has an open loan.
+
+@transaction.atomic
+def applications_disburse(*, actor: Any, disbursements: Sequence[Disbursement]) -> list[Application]:
+    """approved -> disbursed, for one application or a bank's batch, all or nothing.
+
+    Each loan is created with the terms of the product version its application was
+    approved under and an outstanding principal equal to the approved principal. The
+    bank's fund is drawn on for the batch's total with one conditional UPDATE, which
+    row-locks the bank until commit: two disbursements at once cannot both overdraw it.
+    One open loan per borrower is enforced by a partial unique index. After commit, a
+    task per chunk of loans computes and stores their schedules; until then each loan's
+    ``schedule_status`` is ``pending``.
+
+    Raises PermissionDenied (not the application's bank's staff), StateConflict (an
+    application not ``approved``, named with its state) and ApplicationError (a date in
+    the future or before the approval, an amount other than the approved principal, a
+    fund that cannot cover the batch, a borrower with an open loan, an application twice
+    in the batch, an unknown application or more than MAX_BATCH).
     """
-    application = _lock(application_id)
-    _require_bank_staff_of(actor, application)
-    _require_state(application, State.APPROVED)
+    ids = [item.application_id for item in disbursements]
+    if not ids or len(ids) > MAX_BATCH:
+        raise ApplicationError(
+            _("Disburse between 1 and %d applications at a time.") % MAX_BATCH,
+            {"disbursements": [_("Between 1 and %d items.") % MAX_BATCH]},
+        )
+    if len(set(ids)) != len(ids):
+        raise ApplicationError(
+            _("An application appears twice."), {"disbursements": [_("Each application at most once.")]}
+        )
+    locked = {
+        application.pk: application
+        for application in Application.objects.select_for_update(of=("self",))
+        .select_related("terms")
+        .filter(pk__in=ids)
+        .order_by("pk")  # one lock order, so two batches cannot deadlock
+    }
+    missing = [pk for pk in ids if pk not in locked]
+    if missing:
+        raise ApplicationError(
+            _("No such application."), {"disbursements": [_("No such application: %s.") % missing[0]]}
+        )
+    applications = [locked[pk] for pk in ids]
     now = timezone.now()
-    if amount is not None and amount != application.principal:
+    today = timezone.localdate(now)
+    for application, item in zip(applications, disbursements, strict=True):
+        _require_bank_staff_of(actor, application)
+        _require_state(application, State.APPROVED)
+        _check_disbursement(application, item, today, single=len(ids) == 1)
+
+    totals: dict[int, int] = {}
+    for application in applications:
+        totals[application.bank_id] = totals.get(application.bank_id, 0) + application.principal
+    for bank_id, total in sorted(totals.items()):
+        if not bank_fund_draw(bank_id=bank_id, amount=total):
+            allocated, repaid, disbursed = Bank.objects.values_list("allocated", "principal_repaid", "disbursed").get(
+                pk=bank_id
+            )
+            raise ApplicationError(
+                _("The bank's fund cannot cover this disbursement."),
+                {
+                    "principal": [
+                        _("Only Rp%s is available in the bank's fund.") % _rupiah(allocated + repaid - disbursed)
+                    ]
+                },
+            )
+    borrower_ids = [application.borrower_id for application in applications]
+    if len(set(borrower_ids)) != len(borrower_ids):
+        raise _open_loan_error()
+
+    loans = [
+        _new_loan(application, item.disbursed_on) for application, item in zip(applications, disbursements, strict=True)
+    ]
+    try:
+        Loan.objects.bulk_create(loans)
+    except IntegrityError as exc:
+        # The partial unique index (one open loan per borrower) refused a second loan,
+        # or decided a race between two disbursements; the whole transaction rolls back
+        # with this error.
+        raise _open_loan_error() from exc
+    by_date: dict[date, list[int]] = {}
+    for application, item in zip(applications, disbursements, strict=True):
+        by_date.setdefault(item.disbursed_on, []).append(application.pk)
+        application.disbursed_on = item.disbursed_on
+        application.state = State.DISBURSED
+        application.state_changed_at = now
+    for disbursed_on, pks in by_date.items():
+        Application.objects.filter(pk__in=pks).update(
+            state=State.DISBURSED, state_changed_at=now, disbursed_on=disbursed_on
+        )
+    actor_id = actor.pk if getattr(actor, "pk", None) else None
+    LoanEvent.objects.bulk_create(
+        LoanEvent(
+            application_id=application.pk,
+            loan_id=loan.pk,
+            action="disburse",
+            actor_id=actor_id,
+            at=now,
+            from_state=State.APPROVED,
+            to_state=State.DISBURSED,
+            amounts={"principal": loan.principal},
+        )
+        for application, loan in zip(applications, loans, strict=True)
+    )
+    loan_ids = [loan.pk for loan in loans]
+    for start in range(0, len(loan_ids), SCHEDULE_TASK_CHUNK):
+        chunk = loan_ids[start : start + SCHEDULE_TASK_CHUNK]
+        # robust: a broker outage must not fail a committed disbursement; the sweep task
+        # (tasks.schedules.store_pending_schedules) stores what was not enqueued.
+        transaction.on_commit(partial(_enqueue_schedules, chunk), robust=True)
+    return applications
+
+
+def _check_disbursement(application: Application, item: Disbursement, today: date, *, single: bool) -> None:
+    """Amount and date rules for one disbursement (ApplicationError on the field; in a
+    batch the message names the application)."""
+    prefix = "" if single else _("Application %s: ") % application.pk
+    if item.amount is not None and item.amount != application.principal:
         raise ApplicationError(
             _("Disburse the approved principal."),
-            {"amount": [_("Must be the approved Rp%s.") % f"{application.principal:,}".replace(",", ".")]},
+            {"amount": [prefix + _("Must be the approved Rp%s.") % _rupiah(application.principal)]},
         )
     approved_on = timezone.localdate(application.approved_at) if application.approved_at else None
-    if disbursed_on > timezone.localdate(now) or (approved_on and disbursed_on < approved_on):
+    if item.disbursed_on > today or (approved_on and item.disbursed_on < approved_on):
         raise ApplicationError(
-            _("Invalid disbursement date."), {"disbursed_on": [_("Must be between the approval and today.")]}
+            _("Invalid disbursement date."),
+            {"disbursed_on": [prefix + _("Must be between the approval and today.")]},
         )
-    if not bank_fund_draw(bank_id=application.bank_id, amount=application.principal):
-        available = Bank.objects.values_list("allocated", "principal_repaid", "disbursed").get(pk=application.bank_id)
-        raise ApplicationError(
-            _("The bank's fund cannot cover this loan."),
-            {
-                "principal": [
-                    _("Only Rp%s is available in the bank's fund.")
-                    % f"{available[0] + available[1] - available[2]:,}".replace(",", ".")
-                ]
-            },
-        )
+
+
+def _open_loan_error() -> ApplicationError:
+    return ApplicationError(
+        _("The borrower already has an active programme loan."),
+        {"borrower": [_("The borrower already has an active programme loan.")]},
+    )
+
+
+def _new_loan(application: Application, disbursed_on: date) -> Loan:
     terms = application.terms
-    loan = Loan(
+    return Loan(
         application=application,
         borrower_id=application.borrower_id,
         bank_id=application.bank_id,
@@ -515,37 +640,12 @@ def application_disburse(
         disbursed_on=disbursed_on,
         outstanding_principal=application.principal,
     )
-    try:
-        loan.save(force_insert=True)
-    except IntegrityError as exc:
-        # The partial unique index (one open loan per borrower) decided a race or a
-        # second loan; the whole transaction rolls back with this error.
-        raise ApplicationError(
-            _("The borrower already has an active programme loan."),
-            {"borrower": [_("The borrower already has an active programme loan.")]},
-        ) from exc
-    application.disbursed_on = disbursed_on
-    from_state = _move(application, State.DISBURSED, at=now, fields=["disbursed_on"])
-    _event(
-        application,
-        action="disburse",
-        actor=actor,
-        at=now,
-        from_state=from_state,
-        loan=loan,
-        amounts={"principal": loan.principal},
-    )
-    loan_id = loan.pk
-    # robust: a broker outage must not fail a committed disbursement; the sweep task
-    # (tasks.schedules.store_pending_schedules) stores what was not enqueued.
-    transaction.on_commit(lambda: _enqueue_schedule(loan_id), robust=True)
-    return application
 
 
-def _enqueue_schedule(loan_id: int) -> None:
+def _enqueue_schedules(loan_ids: list[int]) -> None:
     from tasks.schedules import loan_schedules_store_task
 
-    loan_schedules_store_task.delay([loan_id])
+    loan_schedules_store_task.delay(loan_ids)
 
 
 # --- ending without a loan ---------------------------------------------------------------

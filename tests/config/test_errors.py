@@ -45,3 +45,18 @@ def test_not_found_and_forbidden_keep_their_status_in_the_same_shape() -> None:
     forbidden = answer(PermissionDenied())
     assert forbidden.status_code == 403
     assert forbidden.data["errors"] == {}
+
+
+def test_errors_of_list_items_are_keyed_by_their_index_as_a_string() -> None:
+    from rest_framework import serializers
+
+    from config.errors import exception_handler
+
+    field = serializers.ListField(child=serializers.IntegerField())
+    try:
+        field.run_validation([1, "x"])
+    except serializers.ValidationError as exc:
+        response = exception_handler(serializers.ValidationError({"numbers": exc.detail}), {})
+    assert response is not None
+    assert response.status_code == 400
+    assert list(response.data["errors"]["numbers"]) == ["1"]

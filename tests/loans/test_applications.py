@@ -420,3 +420,77 @@ def test_concurrent_disbursements_cannot_both_overdraw(django_db_blocker: Any) -
     bank.refresh_from_db()
     assert bank.disbursed == 5_000_000
     assert Loan.objects.filter(bank=bank).count() == 1
+
+
+# --- a bank's batch of disbursements ---------------------------------------------------------
+
+
+def approved_batch(programme: Programme, count: int, bank: Bank | None = None) -> list[Application]:
+    applications = []
+    for _index in range(count):
+        business = BusinessFactory.create(started_on=date(2015, 1, 1))
+        draft = programme.draft(borrower=business.borrower, business=business, bank=bank or programme.pasar)
+        applications.append(programme.advance(draft, "approved"))
+    return applications
+
+
+def test_batch_disbursement_over_the_api(
+    api_client: Any, programme: Programme, django_capture_on_commit_callbacks: Any
+) -> None:
+    applications = approved_batch(programme, 3)
+    today = timezone.localdate().isoformat()
+    body = {"disbursements": [{"application": a.pk, "disbursed_on": today} for a in applications]}
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        answer = post(api_client, programme.pasar_staff, "applications/disburse/", body)
+    assert answer.status_code == 200, answer.json()
+    rows = answer.json()["applications"]
+    assert [row["state"] for row in rows] == ["disbursed"] * 3
+    assert all(isinstance(row["loan"], int) for row in rows)
+    assert len(callbacks) == 1  # one schedule task for the batch
+    assert Bank.objects.get(pk=programme.pasar.pk).disbursed == 15_000_000
+    assert LoanEvent.objects.filter(action="disburse").count() == 3
+
+
+def test_batch_disbursement_is_all_or_nothing(programme: Programme) -> None:
+    applications = approved_batch(programme, 2)
+    other = BusinessFactory.create(started_on=date(2015, 1, 1))
+    not_approved = programme.advance(programme.draft(borrower=other.borrower, business=other), "credit_checked")
+    today = timezone.localdate()
+    items = [services.Disbursement(a.pk, today) for a in [*applications, not_approved]]
+    with pytest.raises(StateConflict) as raised:
+        services.applications_disburse(actor=programme.pasar_staff, disbursements=items)
+    assert raised.value.state == "credit_checked"
+    assert not Loan.objects.exists()
+    assert Bank.objects.get(pk=programme.pasar.pk).disbursed == 0
+    with pytest.raises(ApplicationError):
+        services.applications_disburse(
+            actor=programme.pasar_staff, disbursements=[services.Disbursement(applications[0].pk, today)] * 2
+        )
+    with pytest.raises(ApplicationError):
+        services.applications_disburse(actor=programme.pasar_staff, disbursements=[])
+
+
+def test_batch_disbursement_checks_the_fund_for_the_total(programme: Programme) -> None:
+    applications = approved_batch(programme, 3)
+    Bank.objects.filter(pk=programme.pasar.pk).update(allocated=14_000_000)
+    today = timezone.localdate()
+    with pytest.raises(ApplicationError) as raised:
+        services.applications_disburse(
+            actor=programme.pasar_staff, disbursements=[services.Disbursement(a.pk, today) for a in applications]
+        )
+    assert "principal" in raised.value.errors
+    assert not Loan.objects.exists()
+
+
+def test_batch_disbursement_of_another_banks_application_answers_404(api_client: Any, programme: Programme) -> None:
+    mine = approved_batch(programme, 1)
+    theirs = approved_batch(programme, 1, bank=programme.jateng)
+    today = timezone.localdate().isoformat()
+    body = {"disbursements": [{"application": a.pk, "disbursed_on": today} for a in [*mine, *theirs]]}
+    assert post(api_client, programme.pasar_staff, "applications/disburse/", body).status_code == 404
+    assert post(api_client, programme.officer, "applications/disburse/", body).status_code == 403
+    bad = {"disbursements": [{"application": mine[0].pk, "disbursed_on": "2026-02-30"}]}
+    answer = post(api_client, programme.pasar_staff, "applications/disburse/", bad)
+    assert answer.status_code == 400
+    assert "disbursements" in answer.json()["errors"]
+    assert not Loan.objects.exists()
