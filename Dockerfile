@@ -10,6 +10,8 @@ RUN pip install -r requirements.txt
 COPY . .
 # Static files (Swagger UI among them) are collected into the image and served by WhiteNoise.
 RUN DEBUG=1 WHITENOISE_USE_FINDERS=0 python manage.py collectstatic --noinput
+# Uploaded field-visit photos: a named volume takes this folder's owner when first created.
+RUN mkdir -p /app/media && chown wibawa /app/media
 
 USER wibawa
 EXPOSE 8000

@@ -150,6 +150,8 @@ SIMULATION_THROTTLE = env.str("SIMULATION_THROTTLE", default="600/min")
 #: How many proxies sit in front of the app: the client address is then read from
 #: X-Forwarded-For (0 = use the connection's address).
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+#: The programme's region (Kemendagri code): a borrower's KTP address must lie in it.
+PROGRAMME_REGION_CODE = env.str("PROGRAMME_REGION_CODE", default="33.74")
 #: Login attempts (token or session) allowed per client address.
 LOGIN_THROTTLE = env.str("LOGIN_THROTTLE", default="30/min")
 REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -147,7 +148,7 @@ def _detail(request: Request, application_id: int) -> Response:
 
 
 def _visible_or_404(request: Request, application_id: int) -> Application:
-    application = application_visible(user=request.user).select_related("loan").filter(pk=application_id).first()
+    application = application_visible(user=request.user).filter(pk=application_id).first()
     if application is None:
         raise Http404
     return application
@@ -223,21 +224,21 @@ class ApplicationListApi(APIView):
         bank = Bank.objects.filter(code=data["bank"]).first()
         errors: dict[str, list[str]] = {}
         if borrower is None:
-            errors["borrower"] = ["No such borrower."]
+            errors["borrower"] = [gettext("No such borrower.")]
         if bank is None:
-            errors["bank"] = ["No such bank."]
+            errors["bank"] = [gettext("No such bank.")]
         business = None
         if "business" in data:
             business = Business.objects.filter(pk=data["business"]).first()
             if business is None:
-                errors["business"] = ["No such business."]
+                errors["business"] = [gettext("No such business.")]
         product = None
         if "product" in data:
             product = Product.objects.filter(code=data["product"]).first()
             if product is None:
-                errors["product"] = ["No such product."]
+                errors["product"] = [gettext("No such product.")]
         if errors or borrower is None or bank is None:
-            raise ApplicationError("Invalid input.", errors)
+            raise ApplicationError(gettext("Invalid input."), errors)
         application = services.application_create(
             actor=request.user,
             borrower=borrower,
@@ -458,5 +459,5 @@ class BatchDisburseApi(APIView):
         if application_visible(user=request.user).filter(pk__in=ids).count() != len(ids):
             raise Http404
         applications = services.applications_disburse(actor=request.user, disbursements=disbursements)
-        visible = application_visible(user=request.user).select_related("loan").in_bulk([a.pk for a in applications])
+        visible = application_visible(user=request.user).in_bulk([a.pk for a in applications])
         return Response(self.OutputSerializer({"applications": [visible[a.pk] for a in applications]}).data)

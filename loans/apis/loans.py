@@ -190,7 +190,7 @@ class MeApi(APIView):
                 "phone": borrower.phone,
                 "kelurahan": borrower.kelurahan_id,
             },
-            "applications": list(application_visible(user=request.user).select_related("loan").order_by("-id")),
+            "applications": list(application_visible(user=request.user).order_by("-id")),
             "loans": list(loan_visible(user=request.user).order_by("-id")),
         }
         return Response(self.OutputSerializer(data).data)

@@ -16,7 +16,9 @@ from loans.models import Application, Installment, Loan
 
 
 def application_visible(*, user: Any) -> QuerySet[Application]:
-    qs = Application.objects.select_related("borrower", "business", "bank", "product", "terms", "borrower__kelurahan")
+    qs = Application.objects.select_related(
+        "borrower", "business", "bank", "product", "terms", "borrower__kelurahan", "loan"
+    )
     if reads_all(user):
         return qs
     bank_id = bank_id_of(user)

@@ -58,7 +58,7 @@ def _require_state(application: Application, *states: str) -> None:
     if application.state not in states:
         raise StateConflict(
             _("This action needs the application in state %(needed)s; it is %(state)s.")
-            % {"needed": " or ".join(states), "state": application.state},
+            % {"needed": ", ".join(states), "state": application.state},
             state=application.state,
         )
 
@@ -412,9 +412,7 @@ def _approve(
         .exclude(pk=application.pk)
         .exists()
     ):
-        raise ApplicationError(
-            _("Contract number already used."), {"contract_number": [_("This bank already has this contract number.")]}
-        )
+        raise _contract_number_taken()
     now = timezone.now()
     terms = product_terms_on(product=application.product, on=timezone.localdate(now))
     if terms is None:
@@ -445,9 +443,13 @@ def _approve(
     application.approved_by = actor
     application.approved_at = now
     fields = ["principal", "tenor_months", "collateral", "terms", "checks", "checks_run_at"]
-    from_state = _move(
-        application, State.APPROVED, at=now, fields=[*fields, "contract_number", "approved_by", "approved_at"]
-    )
+    try:
+        from_state = _move(
+            application, State.APPROVED, at=now, fields=[*fields, "contract_number", "approved_by", "approved_at"]
+        )
+    except IntegrityError as exc:
+        # Another approval took the same contract number at the same moment.
+        raise _contract_number_taken() from exc
     _event(
         application,
         action="approve",
@@ -611,6 +613,12 @@ def _check_disbursement(application: Application, item: Disbursement, today: dat
             _("Invalid disbursement date."),
             {"disbursed_on": [prefix + _("Must be between the approval and today.")]},
         )
+
+
+def _contract_number_taken() -> ApplicationError:
+    return ApplicationError(
+        _("Contract number already used."), {"contract_number": [_("This bank already has this contract number.")]}
+    )
 
 
 def _open_loan_error() -> ApplicationError:

@@ -494,3 +494,61 @@ def test_batch_disbursement_of_another_banks_application_answers_404(api_client:
     assert answer.status_code == 400
     assert "disbursements" in answer.json()["errors"]
     assert not Loan.objects.exists()
+
+
+# --- the field visit's photo, and list cost ---------------------------------------------------
+
+
+def test_field_visit_takes_a_photo_and_coordinates_as_multipart(
+    api_client: Any, programme: Programme, settings: Any, tmp_path: Any
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    application = programme.advance(programme.draft(), "submitted")
+    api_client.force_authenticate(programme.officer2)
+    photo = SimpleUploadedFile("warung.jpg", b"\xff\xd8\xff\xe0 not really a jpeg", content_type="image/jpeg")
+    answer = api_client.post(
+        f"/api/v1/applications/{application.pk}/field_verify/",
+        {
+            "visited_on": timezone.localdate().isoformat(),
+            "notes": "Warung buka",
+            "latitude": "-6.982500",
+            "longitude": "110.409300",
+            "photo": photo,
+        },
+        format="multipart",
+    )
+    assert answer.status_code == 200, answer.json()
+    body = answer.json()
+    assert body["has_visit_photo"] is True
+    assert body["visit_latitude"] == "-6.982500"
+    application.refresh_from_db()
+    assert str(application.visit_photo.name).startswith("visits/")
+    assert (tmp_path / str(application.visit_photo.name)).read_bytes().startswith(b"\xff\xd8")
+
+
+def test_field_visit_refuses_one_coordinate_and_a_future_date(api_client: Any, programme: Programme) -> None:
+    application = programme.advance(programme.draft(), "submitted")
+    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
+    path = f"applications/{application.pk}/field_verify/"
+    answer = post(api_client, programme.officer2, path, {"visited_on": tomorrow, "notes": "x"})
+    assert answer.status_code == 400
+    assert "visited_on" in answer.json()["errors"]
+    today = timezone.localdate().isoformat()
+    answer = post(api_client, programme.officer2, path, {"visited_on": today, "notes": "x", "latitude": "-6.9"})
+    assert answer.status_code == 400
+    assert "latitude" in answer.json()["errors"]
+
+
+def test_application_list_costs_the_same_queries_for_more_rows(
+    api_client: Any, programme: Programme, django_assert_max_num_queries: Any
+) -> None:
+    approved_batch(programme, 2)
+    api_client.force_authenticate(programme.officer)
+    with django_assert_max_num_queries(6) as few:
+        api_client.get("/api/v1/applications/")
+    approved_batch(programme, 4)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        rows = api_client.get("/api/v1/applications/").json()
+    assert rows["count"] == 6
