@@ -54,6 +54,15 @@ def whoami(user: Any) -> dict[str, Any]:
     }
 
 
+WHOAMI_EXAMPLES = [
+    OpenApiExample(
+        "Bank staff",
+        value={"username": "pasar", "roles": ["bank_staff"], "bank": "PASAR", "borrower": None},
+        response_only=True,
+    )
+]
+
+
 class TokenApi(APIView):
     """``POST auth/token/`` with ``{"username", "password"}`` answers ``{"token": ...}``:
     send it as ``Authorization: Token <token>``. The same user always gets the same
@@ -83,7 +92,13 @@ class TokenApi(APIView):
 
 
 class TokenRevokeApi(APIView):
-    @extend_schema(operation_id="auth_token_revoke", request=None, responses={204: None}, tags=["auth"])
+    @extend_schema(
+        operation_id="auth_token_revoke",
+        request=None,
+        responses={204: None},
+        description="Deletes the caller's token; the next `POST auth/token/` issues a new one.",
+        tags=["auth"],
+    )
     def delete(self, request: Request) -> Response:
         Token.objects.filter(user=request.user).delete()  # type: ignore[misc]
         return Response(status=204)
@@ -110,13 +125,19 @@ class SessionApi(APIView):
     def get_throttles(self) -> list[Any]:
         return super().get_throttles() if self.request.method == "POST" else []
 
-    @extend_schema(operation_id="auth_session_whoami", responses={200: OutputSerializer}, tags=["auth"])
+    @extend_schema(
+        operation_id="auth_session_whoami", responses={200: OutputSerializer}, examples=WHOAMI_EXAMPLES, tags=["auth"]
+    )
     def get(self, request: Request) -> Response:
         return Response(whoami(request.user))
 
     @extend_schema(
         operation_id="auth_session_login",
         request=CredentialsSerializer,
+        examples=[
+            OpenApiExample("An officer", value={"username": "officer", "password": "..."}, request_only=True),
+            *WHOAMI_EXAMPLES,
+        ],
         responses={200: OutputSerializer, 400: OpenApiResponse(ErrorSerializer)},
         tags=["auth"],
     )
@@ -125,7 +146,13 @@ class SessionApi(APIView):
         login(request._request, user)
         return Response(whoami(user))
 
-    @extend_schema(operation_id="auth_session_logout", request=None, responses={204: None}, tags=["auth"])
+    @extend_schema(
+        operation_id="auth_session_logout",
+        request=None,
+        responses={204: None},
+        description="Logs the session out; answers 204 with no body.",
+        tags=["auth"],
+    )
     def delete(self, request: Request) -> Response:
         logout(request._request)
         return Response(status=204)

@@ -20,6 +20,7 @@ from borrowers.models import Borrower, Business
 from config.api import RupiahField, paginated_response
 from config.errors import ApplicationError, ConflictSerializer, ErrorSerializer
 from config.roles import Role, require_role
+from loans.apis import examples
 from loans.models import Application, LoanEvent, Product
 from loans.presenters import render_check, stage_times
 from loans.selectors.applications import application_list, application_visible
@@ -188,6 +189,7 @@ class ApplicationListApi(APIView):
     @extend_schema(
         operation_id="applications_list",
         parameters=LIST_PARAMETERS,
+        examples=[examples.answer("A page of applications", examples.page(examples.APPLICATION))],
         responses={200: ApplicationSerializer(many=True), 400: ERRORS[400], 401: ERRORS[401]},
         tags=["applications"],
     )
@@ -256,6 +258,7 @@ class ApplicationListApi(APIView):
 class ApplicationDetailApi(APIView):
     @extend_schema(
         operation_id="applications_retrieve",
+        examples=[examples.answer("A forwarded application", examples.APPLICATION_DETAIL)],
         responses={200: ApplicationDetailSerializer, 401: ERRORS[401], 404: ERRORS[404]},
         tags=["applications"],
     )
@@ -378,7 +381,10 @@ def _action_api(action: str) -> type[APIView]:
             description=description,
             request=serializer_class,
             responses={200: ApplicationDetailSerializer, **ERRORS, **CONFLICT},
-            examples=[OpenApiExample(action, value=EXAMPLES[action], request_only=True)] if action in EXAMPLES else [],
+            examples=[
+                *([OpenApiExample(action, value=EXAMPLES[action], request_only=True)] if action in EXAMPLES else []),
+                examples.answer("The application after the action", examples.APPLICATION_DETAIL),
+            ],
             tags=["applications"],
         )
         def post(self, request: Request, application_id: int) -> Response:

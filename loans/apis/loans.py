@@ -16,6 +16,7 @@ from borrowers.models import Borrower
 from config.api import paginated_response
 from config.errors import ErrorSerializer
 from config.roles import Role, borrower_id_of, require_role
+from loans.apis import examples
 from loans.apis.applications import ApplicationSerializer
 from loans.apis.simulation import InstallmentSerializer
 from loans.models import Installment, Loan
@@ -110,6 +111,7 @@ class LoanListApi(APIView):
     @extend_schema(
         operation_id="loans_list",
         parameters=LIST_PARAMETERS,
+        examples=[examples.answer("A page of loans", examples.page(examples.LOAN))],
         responses={200: LoanSerializer(many=True), 400: ERRORS[400], 401: ERRORS[401]},
         tags=["loans"],
     )
@@ -121,6 +123,7 @@ class LoanListApi(APIView):
 class LoanDetailApi(APIView):
     @extend_schema(
         operation_id="loans_retrieve",
+        examples=[examples.answer("An active loan", examples.LOAN_DETAIL)],
         responses={200: LoanDetailSerializer, 401: ERRORS[401], 404: ERRORS[404]},
         tags=["loans"],
     )
@@ -139,6 +142,15 @@ class LoanScheduleApi(APIView):
 
     @extend_schema(
         operation_id="loans_schedule",
+        examples=[
+            examples.answer(
+                "A stored schedule (first row)",
+                {"schedule_status": "ready", "schedule_version": 1, "installments": [examples.INSTALLMENT]},
+            ),
+            examples.answer(
+                "Still being stored", {"schedule_status": "pending", "schedule_version": 1, "installments": []}
+            ),
+        ],
         description="The loan's stored schedule. While `schedule_status` is `pending` (computed in the "
         "background just after disbursement) `installments` is empty; ask again in a moment.",
         responses={200: OutputSerializer, 401: ERRORS[401], 404: ERRORS[404]},
@@ -173,6 +185,22 @@ class MeApi(APIView):
 
     @extend_schema(
         operation_id="me_retrieve",
+        examples=[
+            examples.answer(
+                "A borrower with one loan",
+                {
+                    "borrower": {
+                        "id": 7,
+                        "name": "Siti Rahayu",
+                        "nik": "3374********0001",
+                        "phone": "+6281234567890",
+                        "kelurahan": "33.74.01.1001",
+                    },
+                    "applications": [{**examples.APPLICATION, "state": "disbursed", "loan": 12}],
+                    "loans": [examples.LOAN_DETAIL],
+                },
+            )
+        ],
         responses={200: OutputSerializer, 401: ERRORS[401], 403: ERRORS[403]},
         tags=["me"],
     )

@@ -88,3 +88,20 @@ def test_openapi_schema_validates_without_warnings(tmp_path: Path) -> None:
     assert {"Simulation", "SimulationResult"} <= {
         name.removesuffix("Request") for name in schema["components"]["schemas"]
     }
+
+
+def test_every_operation_with_a_body_has_an_example(tmp_path: Path) -> None:
+    import json
+
+    from django.core.management import call_command
+
+    target = tmp_path / "schema.json"
+    call_command("spectacular", "--format", "openapi-json", "--file", str(target))
+    schema = json.loads(target.read_text())
+    missing = [
+        f"{method.upper()} {path}"
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if method in {"get", "post", "patch", "put"} and '"example' not in json.dumps(operation)
+    ]
+    assert missing == []
