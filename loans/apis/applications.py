@@ -355,7 +355,11 @@ ACTIONS: dict[str, Action] = {
         services.application_reject,
         "Reject before disbursement, by the side holding the file (office up to field_verified, then the bank).",
     ),
-    "withdraw": (ReasonSerializer, services.application_withdraw, "Withdraw before approval, by the city office."),
+    "withdraw": (
+        ReasonSerializer,
+        services.application_withdraw,
+        "Withdraw before approval, by the applicant (a borrower's own application) or the city office.",
+    ),
 }
 
 EXAMPLES: dict[str, dict[str, Any]] = {

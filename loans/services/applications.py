@@ -27,7 +27,7 @@ from banks.models import Bank
 from banks.services import bank_fund_draw
 from borrowers.models import Borrower, Business
 from config.errors import ApplicationError, StateConflict
-from config.roles import Role, bank_id_of, has_role
+from config.roles import Role, bank_id_of, borrower_id_of, has_role
 from loans import eligibility
 from loans.models import Application, Loan, LoanEvent, Product, ProductTerms
 from loans.selectors.products import product_terms_on
@@ -675,10 +675,12 @@ def application_reject(*, actor: Any, application_id: int, reason: str) -> Appli
 
 @transaction.atomic
 def application_withdraw(*, actor: Any, application_id: int, reason: str) -> Application:
-    """Withdraw, with a reason, before approval: the city office, on the applicant's
+    """Withdraw, with a reason, before approval: by the applicant (a borrower withdrawing
+    their own application, the one write a borrower has) or the city office on their
     behalf."""
     application = _lock(application_id)
-    _require_officer(actor)
+    if not has_role(actor, Role.OFFICER) and borrower_id_of(actor) != application.borrower_id:
+        raise PermissionDenied(_("Only the applicant or the city office may withdraw an application."))
     _require_state(application, *WITHDRAWABLE_STATES)
     return _end(application, State.WITHDRAWN, actor=actor, reason=reason, action="withdraw")
 

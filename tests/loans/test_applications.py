@@ -231,13 +231,17 @@ def test_withdraw_only_before_approval(api_client: Any, programme: Programme) ->
     assert answer.json()["state"] == "approved"
 
 
-def test_borrower_reads_own_application_but_may_not_act(api_client: Any, programme: Programme) -> None:
+def test_borrower_reads_own_application_and_may_only_withdraw_it(api_client: Any, programme: Programme) -> None:
     application = programme.draft()
     user = UserFactory.create(role="borrower")
     programme.borrower.user = user
     programme.borrower.save()
     assert get(api_client, user, f"applications/{application.pk}/").status_code == 200
     assert post(api_client, user, f"applications/{application.pk}/submit/").status_code == 403
+    answer = post(api_client, user, f"applications/{application.pk}/withdraw/", {"reason": "Tidak jadi"})
+    assert answer.status_code == 200
+    assert answer.json()["state"] == "withdrawn"
+    assert LoanEvent.objects.get(application=application, action="withdraw").actor_id == user.pk
     other = BusinessFactory.create(started_on=date(2015, 1, 1))
     foreign = programme.draft(borrower=other.borrower, business=other)
     assert get(api_client, user, f"applications/{foreign.pk}/").status_code == 404
