@@ -30,6 +30,7 @@ from config.errors import ApplicationError, StateConflict
 from config.roles import Role, bank_id_of, borrower_id_of, has_role
 from loans import eligibility
 from loans.models import Application, Loan, LoanEvent, Product, ProductTerms
+from loans.schedule import LoanTerms, ScheduleError, build_schedule
 from loans.selectors.products import product_terms_on
 
 State = Application.State
@@ -173,9 +174,13 @@ def _checks_error(checks: list[eligibility.Check]) -> ApplicationError:
 # --- creating ------------------------------------------------------------------------
 
 
-def _check_request_limits(terms: ProductTerms, *, principal: int, tenor_months: int, collateral: bool) -> None:
-    """Refuse (400) a principal above the product's ceiling for the collateral chosen or
-    a tenor the product does not offer, whoever the applicant."""
+def _check_request_limits(
+    terms: ProductTerms, *, principal: int, tenor_months: int, collateral: bool, on: date
+) -> None:
+    """Refuse (400) a principal above the product's ceiling for the collateral chosen, a
+    tenor the product does not offer, or a loan whose schedule the engine would refuse
+    (a principal too small for the product's rounding unit), whoever the applicant: a
+    loan is never approved that could not get its schedule at disbursement."""
     errors: dict[str, list[str]] = {}
     ceiling = terms.ceiling_with_collateral if collateral else terms.ceiling_without_collateral
     if principal > ceiling:
@@ -190,6 +195,25 @@ def _check_request_limits(terms: ProductTerms, *, principal: int, tenor_months: 
         errors["tenor_months"] = [
             _("Not an allowed tenor; allowed: %s months.") % ", ".join(map(str, terms.allowed_tenors))
         ]
+    if not errors:
+        try:
+            build_schedule(
+                LoanTerms(
+                    principal=principal,
+                    annual_rate=terms.annual_rate,
+                    tenor_months=tenor_months,
+                    disbursement_date=on,
+                    method=terms.method,  # type: ignore[arg-type]  # a Method choice
+                    grace_months=terms.grace_months,
+                    rounding=terms.rounding,
+                    interest_rounding=terms.interest_rounding,  # type: ignore[arg-type]
+                    installment_rounding=terms.installment_rounding,  # type: ignore[arg-type]
+                )
+            )
+        except ScheduleError as exc:
+            errors["principal" if exc.field in {"principal", "rounding"} else exc.field] = [
+                _(exc.template).format(**exc.params)
+            ]
     if errors:
         raise ApplicationError(_("The loan asked for is outside the product's terms."), errors)
 
@@ -228,7 +252,9 @@ def application_create(
         raise ApplicationError(
             _("No product terms are valid today."), {"product": [_("No product terms are valid today.")]}
         )
-    _check_request_limits(terms, principal=principal, tenor_months=tenor_months, collateral=collateral)
+    _check_request_limits(
+        terms, principal=principal, tenor_months=tenor_months, collateral=collateral, on=timezone.localdate(now)
+    )
     application = Application(
         borrower=borrower,
         business=business,
@@ -431,7 +457,11 @@ def _approve(
     if collateral is not None:
         application.collateral = collateral
     _check_request_limits(
-        terms, principal=application.principal, tenor_months=application.tenor_months, collateral=application.collateral
+        terms,
+        principal=application.principal,
+        tenor_months=application.tenor_months,
+        collateral=application.collateral,
+        on=timezone.localdate(now),
     )
     application.terms = terms
     checks = application_run_checks(application=application, terms=terms, at=now)

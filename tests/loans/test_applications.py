@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from banks.models import Bank
 from config.errors import ApplicationError, StateConflict
-from loans.models import Application, Loan, LoanEvent
+from loans.models import Application, Loan, LoanEvent, ProductTerms
 from loans.services import applications as services
 from tests.factories import BorrowerFactory, BusinessFactory, ProductTermsFactory, UserFactory, bank_user, funded_bank
 from tests.loans.conftest import Programme
@@ -556,3 +556,12 @@ def test_application_list_costs_the_same_queries_for_more_rows(
     with django_assert_max_num_queries(len(few.captured_queries)):
         rows = api_client.get("/api/v1/applications/").json()
     assert rows["count"] == 6
+
+
+def test_a_loan_whose_schedule_the_engine_would_refuse_is_never_approved(programme: Programme) -> None:
+    ProductTermsFactory.create(product=programme.terms.product, version=2, rounding=1000, valid_from=date(2017, 1, 2))
+    ProductTerms.objects.filter(pk=programme.terms.pk).update(valid_to=date(2017, 1, 1))
+    # Rp 7,000 over 36 months: a rounding of Rp 1,000 leaves the regular installments no principal.
+    with pytest.raises(ApplicationError) as raised:
+        programme.draft(principal=7_000, tenor_months=36)
+    assert "principal" in raised.value.errors
