@@ -30,6 +30,7 @@ from config.errors import ApplicationError, StateConflict
 from config.roles import Role, bank_id_of, borrower_id_of, has_role
 from loans import eligibility
 from loans.models import Application, Loan, LoanEvent, Product, ProductTerms
+from loans.presenters import render_check, rupiah_digits
 from loans.schedule import LoanTerms, ScheduleError, build_schedule
 from loans.selectors.products import product_terms_on
 
@@ -101,11 +102,6 @@ def _move(application: Application, to_state: str, *, at: datetime, fields: Iter
     return from_state
 
 
-def _rupiah(amount: int) -> str:
-    """Rupiah digits grouped the Indonesian way (1.234.567), for messages."""
-    return f"{amount:,}".replace(",", ".")
-
-
 # --- checks ------------------------------------------------------------------------
 
 
@@ -165,8 +161,6 @@ def application_run_checks(*, application: Application, terms: ProductTerms, at:
 
 
 def _checks_error(checks: list[eligibility.Check]) -> ApplicationError:
-    from loans.presenters import render_check
-
     failed = {check.name: [render_check(check.as_json())["message"]] for check in checks if not check.passed}
     return ApplicationError(_("The application fails the programme's checks: %s.") % ", ".join(failed), failed)
 
@@ -187,7 +181,7 @@ def _check_request_limits(
         errors["principal"] = [
             _("Above the ceiling of Rp%(ceiling)s %(basis)s.")
             % {
-                "ceiling": _rupiah(ceiling),
+                "ceiling": rupiah_digits(ceiling),
                 "basis": _("with collateral") if collateral else _("without collateral"),
             }
         ]
@@ -449,7 +443,7 @@ def _approve(
         if principal > application.principal:
             raise ApplicationError(
                 _("The bank may approve less, not more."),
-                {"principal": [_("More than the Rp%s asked for.") % _rupiah(application.principal)]},
+                {"principal": [_("More than the Rp%s asked for.") % rupiah_digits(application.principal)]},
             )
         application.principal = principal
     if tenor_months is not None:
@@ -577,7 +571,7 @@ def applications_disburse(*, actor: Any, disbursements: Sequence[Disbursement]) 
                 _("The bank's fund cannot cover this disbursement."),
                 {
                     "principal": [
-                        _("Only Rp%s is available in the bank's fund.") % _rupiah(allocated + repaid - disbursed)
+                        _("Only Rp%s is available in the bank's fund.") % rupiah_digits(allocated + repaid - disbursed)
                     ]
                 },
             )
@@ -635,7 +629,7 @@ def _check_disbursement(application: Application, item: Disbursement, today: dat
     if item.amount is not None and item.amount != application.principal:
         raise ApplicationError(
             _("Disburse the approved principal."),
-            {"amount": [prefix + _("Must be the approved Rp%s.") % _rupiah(application.principal)]},
+            {"amount": [prefix + _("Must be the approved Rp%s.") % rupiah_digits(application.principal)]},
         )
     approved_on = timezone.localdate(application.approved_at) if application.approved_at else None
     if item.disbursed_on > today or (approved_on and item.disbursed_on < approved_on):
