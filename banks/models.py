@@ -30,6 +30,10 @@ class Bank(models.Model):
     allocated = models.BigIntegerField(default=0)
     disbursed = models.BigIntegerField(default=0)
     principal_repaid = models.BigIntegerField(default=0)
+    #: Interest collected on the bank's loans (its servicing fee is a percent of it).
+    interest_collected = models.BigIntegerField(default=0, db_default=0)
+    #: How many days before the last closed business date a repayment may be dated.
+    backdate_limit_days = models.PositiveSmallIntegerField(default=31, db_default=31)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

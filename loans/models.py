@@ -42,6 +42,40 @@ class InstallmentRounding(models.TextChoices):
     HALF_EVEN = money.HALF_EVEN, "half_even"
 
 
+class Waterfall(models.TextChoices):
+    """How a repayment is split over what is due."""
+
+    #: Penalties of every due installment (oldest first), then their interest, then
+    #: their principal; what is left goes to the next installments in order.
+    COMPONENTS = "components", _("Denda, lalu bunga, lalu pokok")
+    #: Each installment whole (penalty, interest, principal) before the next one.
+    INSTALLMENTS = "installments", _("Angsuran per angsuran")
+
+
+class Overpayment(models.TextChoices):
+    """Where money beyond what is due goes."""
+
+    NEXT = "next", _("Angsuran berikutnya")
+    SHORTEN_TENOR = "shorten_tenor", _("Memperpendek tenor")
+
+
+class PayoffInterest(models.TextChoices):
+    """The interest a pay-off includes besides the outstanding principal."""
+
+    #: Unpaid interest of installments due by that date plus the interest of the
+    #: installment whose month contains it.
+    CURRENT_MONTH = "current_month", _("Bunga bulan berjalan")
+    #: Only unpaid interest of installments due by that date.
+    DUE_ONLY = "due_only", _("Bunga yang sudah jatuh tempo")
+
+
+class DeferralCollectibility(models.TextChoices):
+    """The collectibility of a loan during an approved deferral."""
+
+    HOLD = "hold", _("Ditahan pada kelas saat disetujui")
+    RECOMPUTE = "recompute", _("Dihitung ulang tiap malam")
+
+
 class ProductTerms(models.Model):
     """One version of a product's terms, valid from ``valid_from`` to ``valid_to``
     (inclusive; open-ended when empty). Never edited once an application uses it: a
@@ -65,6 +99,40 @@ class ProductTerms(models.Model):
     region_code = models.CharField(max_length=13, default="33.74", help_text="The programme's region (KTP address).")
     valid_from = models.DateField()
     valid_to = models.DateField(null=True, blank=True)
+    # Servicing rules (loan servicing reads them through the loan's ``terms``).
+    waterfall = models.CharField(
+        max_length=16, choices=Waterfall.choices, default=Waterfall.COMPONENTS, db_default=Waterfall.COMPONENTS
+    )
+    overpayment = models.CharField(
+        max_length=16, choices=Overpayment.choices, default=Overpayment.NEXT, db_default=Overpayment.NEXT
+    )
+    payoff_interest = models.CharField(
+        max_length=16,
+        choices=PayoffInterest.choices,
+        default=PayoffInterest.CURRENT_MONTH,
+        db_default=PayoffInterest.CURRENT_MONTH,
+    )
+    penalty_percent_per_day = models.DecimalField(
+        max_digits=7,
+        decimal_places=4,
+        default=0,
+        db_default=0,
+        help_text="Penalty (denda) a day, in percent of the overdue installment amount; 0 means no penalty.",
+    )
+    penalty_grace_days = models.PositiveSmallIntegerField(default=0, db_default=0)
+    penalty_cap_percent = models.DecimalField(
+        max_digits=7,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="Most penalty one installment can carry, in percent of its amount; empty means no cap.",
+    )
+    deferral_collectibility = models.CharField(
+        max_length=10,
+        choices=DeferralCollectibility.choices,
+        default=DeferralCollectibility.HOLD,
+        db_default=DeferralCollectibility.HOLD,
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -213,6 +281,24 @@ class Loan(models.Model):
     #: borrower with a paid-off loan never more than 30 days late is a repeat borrower
     #: who repaid on time.
     max_days_past_due = models.PositiveIntegerField(default=0)
+    # Kept current at every repayment, reversal, deferral and schedule store: the due
+    # date of the oldest installment (current schedule version) whose principal and
+    # interest are not fully paid; empty when none is left.
+    oldest_unpaid_due = models.DateField(null=True, blank=True)
+    # The nightly close's figures, as of ``as_of`` (the last closed business date).
+    as_of = models.DateField(null=True, blank=True)
+    days_past_due = models.PositiveIntegerField(default=0, db_default=0)
+    arrears_principal = models.BigIntegerField(default=0, db_default=0)
+    arrears_interest = models.BigIntegerField(default=0, db_default=0)
+    arrears_penalty = models.BigIntegerField(default=0, db_default=0)
+    collectibility = models.PositiveSmallIntegerField(default=1, db_default=1)
+    # An approved deferral may hold the class (product setting) until ``hold_until``.
+    collectibility_hold = models.PositiveSmallIntegerField(null=True, blank=True)
+    hold_until = models.DateField(null=True, blank=True)
+    closed_on = models.DateField(null=True, blank=True)
+    written_off_on = models.DateField(null=True, blank=True)
+    written_off_principal = models.BigIntegerField(default=0, db_default=0)
+    write_off_reason = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -221,6 +307,9 @@ class Loan(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(principal__gt=0), name="loan_principal_positive"),
             models.CheckConstraint(condition=Q(tenor_months__gt=0), name="loan_tenor_positive"),
+            models.CheckConstraint(
+                condition=Q(collectibility__gte=1) & Q(collectibility__lte=5), name="loan_collectibility_range"
+            ),
             models.CheckConstraint(
                 condition=Q(outstanding_principal__gte=0) & Q(outstanding_principal__lte=F("principal")),
                 name="loan_outstanding_within_principal",
@@ -253,10 +342,21 @@ class Installment(models.Model):
     interest_paid = models.BigIntegerField(default=0)
     penalty = models.BigIntegerField(default=0)
     penalty_paid = models.BigIntegerField(default=0)
+    #: Interest forgiven by a pay-off (the months after the pay-off date).
+    interest_waived = models.BigIntegerField(default=0, db_default=0)
+    #: The date the principal and interest were fully paid (or waived); empty while
+    #: any is owed. Unpaid penalties do not keep an installment open.
     paid_on = models.DateField(null=True, blank=True)
+    #: The last business date the nightly close charged a penalty for.
+    penalty_through = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["loan", "schedule_version", "number"]
+        indexes = [
+            # The nightly close reads only installments still open.
+            models.Index(fields=["due_date", "loan"], condition=Q(paid_on__isnull=True), name="installment_open_due"),
+            models.Index(fields=["paid_on"], condition=Q(paid_on__isnull=False), name="installment_paid_on"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["loan", "schedule_version", "number"], name="installment_unique_number_per_version"
@@ -267,6 +367,17 @@ class Installment(models.Model):
             models.CheckConstraint(
                 condition=Q(principal__gte=0) & Q(interest__gte=0) & Q(balance__gte=0),
                 name="installment_amounts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(principal_paid__gte=0)
+                & Q(principal_paid__lte=F("principal"))
+                & Q(interest_paid__gte=0)
+                & Q(interest_waived__gte=0)
+                & Q(interest_paid__lte=F("interest") - F("interest_waived"))
+                & Q(penalty__gte=0)
+                & Q(penalty_paid__gte=0)
+                & Q(penalty_paid__lte=F("penalty")),
+                name="installment_paid_within_due",
             ),
         ]
 
@@ -296,3 +407,244 @@ class LoanEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.from_state}->{self.to_state}"
+
+
+class Repayment(models.Model):
+    """Money a borrower paid on a loan, as booked by the bank (by hand or from its
+    system). Never deleted: a wrong one is reversed, which undoes its allocations and
+    re-runs those of later repayments. ``amount`` always equals the sum of its
+    allocations that are not undone (zero of them once reversed)."""
+
+    class Channel(models.TextChoices):
+        TELLER = "teller", _("Teller")
+        TRANSFER = "transfer", _("Transfer")
+        AUTO_DEBIT = "auto_debit", _("Autodebet")
+
+    class Status(models.TextChoices):
+        BOOKED = "booked", _("Dibukukan")
+        REVERSED = "reversed", _("Dibatalkan")
+
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="repayments")
+    bank = models.ForeignKey("banks.Bank", on_delete=models.PROTECT, related_name="repayments")
+    amount = models.BigIntegerField(help_text="Rupiah paid.")
+    paid_on = models.DateField()
+    channel = models.CharField(max_length=12, choices=Channel.choices)
+    reference = models.CharField(max_length=64, help_text="The bank's own reference, unique per bank.")
+    idempotency_key = models.CharField(max_length=128, blank=True, default="")
+    #: SHA-256 of the request (loan and body), to tell a retry from a different request.
+    request_hash = models.CharField(max_length=64)
+    #: The body first answered, replayed to a retry.
+    response = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.BOOKED)
+    #: True when this repayment paid the loan off (it then carries the interest waived).
+    payoff = models.BooleanField(default=False)
+    #: Interest the pay-off forgave (installments after the pay-off date).
+    interest_waived = models.BigIntegerField(default=0)
+    #: The loan's schedule version when booked.
+    schedule_version = models.PositiveSmallIntegerField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    reversed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    reversal_reason = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["paid_on", "id"]
+        indexes = [models.Index(fields=["loan", "paid_on", "id"]), models.Index(fields=["bank", "paid_on"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="repayment_amount_positive"),
+            models.UniqueConstraint(fields=["bank", "reference"], name="repayment_reference_unique_per_bank"),
+            models.UniqueConstraint(
+                fields=["bank", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="repayment_idempotency_key_unique_per_bank",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bank_id}/{self.reference}: {self.amount}"
+
+
+class RepaymentAllocation(models.Model):
+    """How much of a repayment went to one component of one installment. An allocation
+    undone by a reversal keeps its row, with ``undone_at`` set."""
+
+    class Component(models.TextChoices):
+        PENALTY = "penalty", _("Denda")
+        INTEREST = "interest", _("Bunga")
+        PRINCIPAL = "principal", _("Pokok")
+
+    repayment = models.ForeignKey(Repayment, on_delete=models.PROTECT, related_name="allocations")
+    installment = models.ForeignKey(Installment, on_delete=models.PROTECT, related_name="allocations")
+    component = models.CharField(max_length=9, choices=Component.choices)
+    amount = models.BigIntegerField()
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["repayment", "id"]
+        indexes = [models.Index(fields=["installment"])]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="repayment_allocation_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.repayment_id} -> {self.installment_id} {self.component} {self.amount}"
+
+
+class CollectibilityClass(models.Model):
+    """One row of a collectibility (kolektibilitas) table: the class a loan of a bank of
+    ``bank_kind`` is in from ``min_days`` days past due (up to the next class's
+    ``min_days``), with its provision rate. Editable by a programme manager; the
+    defaults (OJK for commercial banks, the BPR table) are loaded by a migration."""
+
+    bank_kind = models.CharField(max_length=10, choices=[("commercial", "commercial"), ("bpr", "bpr")])
+    grade = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=60)
+    min_days = models.PositiveIntegerField()
+    provision_percent = models.DecimalField(max_digits=6, decimal_places=2)
+
+    class Meta:
+        ordering = ["bank_kind", "grade"]
+        constraints = [
+            models.UniqueConstraint(fields=["bank_kind", "grade"], name="collectibility_grade_unique"),
+            models.CheckConstraint(condition=Q(grade__gte=1) & Q(grade__lte=5), name="collectibility_grade_range"),
+            models.CheckConstraint(
+                condition=Q(provision_percent__gte=0) & Q(provision_percent__lte=100),
+                name="collectibility_provision_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bank_kind} {self.grade} from {self.min_days}"
+
+
+class CloseRun(models.Model):
+    """One run of the nightly close for a business date. At most one runs at a time
+    (a partial unique index); the last ``done`` date is the last closed business date."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Berjalan")
+        DONE = "done", _("Selesai")
+        FAILED = "failed", _("Gagal")
+
+    business_date = models.DateField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
+    chunks = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    loans = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["business_date", "id"]
+        indexes = [models.Index(fields=["status", "business_date"])]
+        constraints = [
+            models.UniqueConstraint(fields=["status"], condition=Q(status="running"), name="close_run_one_running"),
+        ]
+
+    def __str__(self) -> str:
+        return f"close {self.business_date} {self.status}"
+
+
+class LoanSnapshot(models.Model):
+    """A loan's figures at the close of one business date (its daily history)."""
+
+    business_date = models.DateField()
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="snapshots", db_constraint=False)
+    bank_id = models.BigIntegerField()
+    status = models.CharField(max_length=12)
+    outstanding_principal = models.BigIntegerField()
+    days_past_due = models.PositiveIntegerField()
+    collectibility = models.PositiveSmallIntegerField()
+    arrears_principal = models.BigIntegerField()
+    arrears_interest = models.BigIntegerField()
+    arrears_penalty = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["business_date", "loan"]
+        constraints = [
+            models.UniqueConstraint(fields=["business_date", "loan"], name="loan_snapshot_unique_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.loan_id} @ {self.business_date}"
+
+
+class FundDay(models.Model):
+    """A bank's revolving fund at the close of one business date: the day's flows and
+    the balances at its end (the fund's daily series)."""
+
+    bank = models.ForeignKey("banks.Bank", on_delete=models.PROTECT, related_name="fund_days")
+    business_date = models.DateField()
+    disbursed = models.BigIntegerField()
+    principal_repaid = models.BigIntegerField()
+    interest_collected = models.BigIntegerField()
+    penalty_collected = models.BigIntegerField()
+    outstanding_principal = models.BigIntegerField()
+    #: Outstanding principal by collectibility class: {"1": rupiah, ..., "5": rupiah}.
+    outstanding_by_class = models.JSONField(default=dict)
+    available = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["bank", "business_date"]
+        constraints = [
+            models.UniqueConstraint(fields=["bank", "business_date"], name="fund_day_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bank_id} @ {self.business_date}"
+
+
+class Deferral(models.Model):
+    """A deferral (penundaan) of a loan's unpaid installments by ``months``: requested
+    by one side (the city office or the bank), approved by the other, and recorded as a
+    new schedule version (``to_version``); the old version stays readable. One
+    extension (``extension_of``) is allowed."""
+
+    class Mode(models.TextChoices):
+        PRINCIPAL_AND_INTEREST = "principal_and_interest", _("Pokok dan bunga")
+        PRINCIPAL_ONLY = "principal_only", _("Pokok saja")
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("Diajukan")
+        APPROVED = "approved", _("Disetujui")
+        REJECTED = "rejected", _("Ditolak")
+
+    class Side(models.TextChoices):
+        CITY = "city", _("Pemerintah kota")
+        BANK = "bank", _("Bank")
+
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="deferrals")
+    months = models.PositiveSmallIntegerField()
+    mode = models.CharField(max_length=24, choices=Mode.choices)
+    reason = models.TextField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.REQUESTED)
+    extension_of = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="extension"
+    )
+    requested_side = models.CharField(max_length=4, choices=Side.choices)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True, default="")
+    from_version = models.PositiveSmallIntegerField(null=True, blank=True)
+    to_version = models.PositiveSmallIntegerField(null=True, blank=True)
+    #: The class held while the deferral runs (product setting), and until when.
+    hold_class = models.PositiveSmallIntegerField(null=True, blank=True)
+    hold_until = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["loan", "requested_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(months__gte=1) & Q(months__lte=12), name="deferral_months_range"),
+            models.UniqueConstraint(
+                fields=["loan"], condition=Q(state="requested"), name="deferral_one_request_per_loan"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.loan_id} +{self.months}m {self.state}"

@@ -5,11 +5,13 @@ from typing import Any
 
 import factory
 from django.contrib.auth.models import Group, User
+from django.db.models import F
 from django.utils import timezone
 
 from banks.models import Allocation, Bank, BankStaff
 from borrowers.models import Borrower, Business, Region
-from loans.models import Application, Loan, Product, ProductTerms
+from loans.collectibility import DEFAULT_TABLES
+from loans.models import Application, CollectibilityClass, Loan, Product, ProductTerms
 
 DEMO_KELURAHAN = "33.74.01.1001"  # Miroto, Semarang Tengah
 
@@ -167,6 +169,34 @@ def loan_for(application: Application, **overrides: Any) -> Loan:
     return Loan.objects.create(**values)
 
 
+def serviced_loan(
+    *,
+    bank: Bank | None = None,
+    terms: ProductTerms | None = None,
+    principal: int = 5_000_000,
+    tenor_months: int = 12,
+    disbursed_on: date = date(2026, 1, 31),
+    **overrides: Any,
+) -> Loan:
+    """A disbursed loan with its schedule stored (``ready``), as loan servicing sees it:
+    an approved application of ``principal`` over ``tenor_months`` at ``bank`` (a funded
+    BPR by default) under ``terms`` (3% flat by default), the bank's ``disbursed``
+    counter moved as disbursement does. ``overrides`` set any other Loan field."""
+    from loans.services.schedules import loan_schedules_store
+
+    bank = bank or funded_bank(f"B{Bank.objects.count() + 1}")
+    terms = terms or ProductTerms.objects.filter(product__code="WIBAWA").order_by("version").first()
+    terms = terms or ProductTermsFactory.create()
+    application = ApplicationFactory.create(
+        bank=bank, terms=terms, principal=principal, tenor_months=tenor_months, state=Application.State.DISBURSED
+    )
+    loan = loan_for(application, principal=principal, disbursed_on=disbursed_on, **overrides)
+    Bank.objects.filter(pk=bank.pk).update(disbursed=F("disbursed") + principal)
+    loan_schedules_store(loan_ids=[loan.pk])
+    loan.refresh_from_db()
+    return loan
+
+
 def restore_reference_data() -> None:
     """Put back what the migrations load (the role groups and the region master data)
     when an earlier transactional test's flush removed it. Idempotent; for
@@ -178,3 +208,11 @@ def restore_reference_data() -> None:
         Group.objects.get_or_create(name=role)
     if not Region.objects.filter(code=DEMO_KELURAHAN).exists():
         load_regions(Region, read_regions(DEFAULT_FILE))
+    if not CollectibilityClass.objects.exists():
+        CollectibilityClass.objects.bulk_create(
+            CollectibilityClass(
+                bank_kind=kind, grade=g.grade, name=g.name, min_days=g.min_days, provision_percent=g.provision_percent
+            )
+            for kind, rows in DEFAULT_TABLES.items()
+            for g in rows
+        )

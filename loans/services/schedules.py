@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from loans import money
 from loans.models import Installment, Loan
@@ -254,6 +254,14 @@ def _insert_rows(loans: _PendingLoans, batch: ScheduleBatch) -> None:
     )
 
 
+#: The due date of a loan's oldest open installment of its current version.
+_oldest_unpaid_due = (
+    Installment.objects.filter(loan=OuterRef("pk"), schedule_version=OuterRef("schedule_version"), paid_on__isnull=True)
+    .order_by("due_date")
+    .values("due_date")[:1]
+)
+
+
 def _store_locked(loans: QuerySet[Loan], *, limit: int | None = None) -> tuple[int, int, int | None]:
     """Lock the pending loans among ``loans`` (lowest ids first, at most ``limit``,
     skipping those another transaction holds), store their schedules and mark them
@@ -281,7 +289,9 @@ def _store_locked(loans: QuerySet[Loan], *, limit: int | None = None) -> tuple[i
     if accepted:
         _insert_rows(pending, batch)
     if accepted or stored_before:
-        Loan.objects.filter(pk__in=[*accepted, *stored_before]).update(schedule_status=Loan.ScheduleStatus.READY)
+        Loan.objects.filter(pk__in=[*accepted, *stored_before]).update(
+            schedule_status=Loan.ScheduleStatus.READY, oldest_unpaid_due=Subquery(_oldest_unpaid_due)
+        )
     return len(accepted), len(rows), rows[-1][0]
 
 
