@@ -9,6 +9,7 @@ Redis.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -171,6 +172,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "BusinessKindEnum": "borrowers.models.Business.Kind",
         "BankKindEnum": "banks.models.Bank.Kind",
+        "RepaymentStatusEnum": "loans.models.Repayment.Status",
+        "RepaymentChannelEnum": "loans.models.Repayment.Channel",
     },
 }
 
@@ -190,13 +193,20 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_IMPORTS = ["tasks.schedules"]
+CELERY_IMPORTS = ["tasks.schedules", "tasks.close"]
 #: The queue tasks are sent to and workers consume (one per deployment sharing a Redis).
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="wibawa")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # A safety net: stores any schedule whose task was lost (broker outage at commit).
     "store-pending-schedules": {"task": "tasks.schedules.store_pending_schedules", "schedule": 300.0},
+    # The nightly close of yesterday (and of any night missed before it), Asia/Jakarta.
+    "close-business-date": {"task": "tasks.close.close_catch_up", "schedule": crontab(hour=0, minute=30)},
 }
+#: Loans one chunk task of the nightly close takes (one transaction each).
+CLOSE_CHUNK_LOANS = env.int("CLOSE_CHUNK_LOANS", default=25_000)
+#: A close still running after this many seconds is taken to have died: the next close
+#: marks it failed and takes over.
+CLOSE_STALE_SECONDS = env.int("CLOSE_STALE_SECONDS", default=3600)
 
 LOGGING = {
     "version": 1,
