@@ -18,7 +18,8 @@ The rules (from the product version's terms):
   borrow up to ``repeat_multiplier`` times that loan, within the ceiling; a repeat
   borrower who was later than that may borrow at most the last loan's principal.
 * ``tenor``: the tenor is one the product allows.
-* ``single_active_loan``: no other active programme loan for this NIK, at any bank.
+* ``single_active_loan``: no other active programme loan for this NIK, at any bank (a
+  written-off loan counts: it is still owed).
 * ``fund``: the bank's fund (allocations + principal repaid - disbursed) covers the
   principal. Only indicative here; disbursement checks it again under a lock.
 """
@@ -91,7 +92,7 @@ class Facts:
     principal: int
     collateral: bool
     tenor_months: int
-    #: The contract number of another open programme loan of this NIK, if any.
+    #: The contract number of another open (or written-off) programme loan of this NIK.
     open_loan_contract: str | None
     #: The principal of the borrower's last paid-off loan, and its worst lateness.
     last_loan_principal: int | None = None

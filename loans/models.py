@@ -412,8 +412,9 @@ class LoanEvent(models.Model):
 class Repayment(models.Model):
     """Money a borrower paid on a loan, as booked by the bank (by hand or from its
     system). Never deleted: a wrong one is reversed, which undoes its allocations and
-    re-runs those of later repayments. ``amount`` always equals the sum of its
-    allocations that are not undone (zero of them once reversed)."""
+    re-runs those of later repayments. A booked repayment's ``amount`` always equals the
+    sum of its allocations that are not undone; a reversed one keeps its amount and has
+    none left."""
 
     class Channel(models.TextChoices):
         TELLER = "teller", _("Teller")
@@ -620,8 +621,8 @@ class Deferral(models.Model):
     mode = models.CharField(max_length=24, choices=Mode.choices)
     reason = models.TextField()
     state = models.CharField(max_length=10, choices=State.choices, default=State.REQUESTED)
-    extension_of = models.OneToOneField(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="extension"
+    extension_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="extensions"
     )
     requested_side = models.CharField(max_length=4, choices=Side.choices)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -643,6 +644,12 @@ class Deferral(models.Model):
             models.CheckConstraint(condition=Q(months__gte=1) & Q(months__lte=12), name="deferral_months_range"),
             models.UniqueConstraint(
                 fields=["loan"], condition=Q(state="requested"), name="deferral_one_request_per_loan"
+            ),
+            # One extension per deferral; a rejected request does not use it up.
+            models.UniqueConstraint(
+                fields=["extension_of"],
+                condition=Q(state__in=["requested", "approved"]),
+                name="deferral_one_extension",
             ),
         ]
 

@@ -120,8 +120,9 @@ def _rules(terms: ProductTerms) -> eligibility.Rules:
 def _facts(application: Application, on: date) -> eligibility.Facts:
     borrower = Borrower.objects.select_related("kelurahan").get(pk=application.borrower_id)
     business = Business.objects.get(pk=application.business_id)
+    # A written-off loan is still owed (recoveries go on): it blocks a new loan too.
     open_loan = (
-        Loan.objects.filter(borrower_id=borrower.pk, status__in=Loan.OPEN_STATUSES)
+        Loan.objects.filter(borrower_id=borrower.pk, status__in=[*Loan.OPEN_STATUSES, Loan.Status.WRITTEN_OFF])
         .exclude(application_id=application.pk)
         .values_list("contract_number", "bank__code")
         .first()
