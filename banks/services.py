@@ -32,6 +32,22 @@ def bank_fund_draw(*, bank_id: int, amount: int) -> bool:
     return updated == 1
 
 
+def bank_fund_repaid(*, bank_id: int, principal: int, interest: int) -> bool:
+    """Move the bank's ``principal_repaid`` and ``interest_collected`` counters by
+    ``principal`` and ``interest`` rupiah (negative when a reversal takes a repayment
+    back). One conditional UPDATE under the bank's row lock, inside the caller's
+    transaction. Returns False (and changes nothing) when taking principal back would
+    overdraw the fund: the bank has lent that money again already."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("bank_fund_repaid must run inside the repayment's transaction")
+    if principal == 0 and interest == 0:
+        return True
+    updated = Bank.objects.filter(pk=bank_id, disbursed__lte=F("allocated") + F("principal_repaid") + principal).update(
+        principal_repaid=F("principal_repaid") + principal, interest_collected=F("interest_collected") + interest
+    )
+    return updated == 1
+
+
 #: Bank codes appear in URLs: capital letters, digits, "-" and "_".
 BANK_CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,15}$")
 #: Allocations are city budget tranches (about Rp8.5 billion a year); far above any real

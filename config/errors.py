@@ -22,10 +22,21 @@ class ApplicationError(Exception):
     """A business rule refused the request (400). ``errors`` maps fields to lists of
     messages (or, for a nested object, to a dict of the same shape)."""
 
-    def __init__(self, message: str, errors: dict[str, Any] | None = None) -> None:
+    def __init__(self, message: str, errors: dict[str, Any] | None = None, **extra: Any) -> None:
         super().__init__(message)
         self.message = message
         self.errors = errors or {}
+        #: More top-level fields of the answer (e.g. ``payoff_amount``).
+        self.extra = extra
+
+
+class IdempotencyMismatch(Exception):
+    """A retried request (same Idempotency-Key or bank reference) whose body differs
+    from the first one's (422)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class StateConflict(Exception):
@@ -74,7 +85,9 @@ def _string_keys(detail: Any) -> Any:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
-        return Response({"message": exc.message, "errors": exc.errors}, status=400)
+        return Response({"message": exc.message, "errors": exc.errors, **exc.extra}, status=400)
+    if isinstance(exc, IdempotencyMismatch):
+        return Response({"message": exc.message, "errors": {}}, status=422)
     if isinstance(exc, StateConflict):
         return Response({"message": exc.message, "errors": {}, "state": exc.state}, status=409)
     if isinstance(exc, DjangoValidationError):

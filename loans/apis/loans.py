@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -16,6 +18,7 @@ from borrowers.models import Borrower
 from config.api import paginated_response
 from config.errors import ErrorSerializer
 from config.roles import Role, borrower_id_of, require_role
+from loans import collectibility
 from loans.apis import examples
 from loans.apis.applications import ApplicationSerializer
 from loans.apis.simulation import InstallmentSerializer
@@ -27,6 +30,7 @@ from loans.selectors.applications import (
     loan_next_installment,
     loan_visible,
 )
+from loans.selectors.servicing import Arrears, loan_arrears
 
 ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="Bad filter values."),
@@ -43,7 +47,8 @@ class InstallmentRowSerializer(InstallmentSerializer):
     interest_paid = serializers.IntegerField()
     penalty = serializers.IntegerField()
     penalty_paid = serializers.IntegerField()
-    paid_on = serializers.DateField(allow_null=True)
+    interest_waived = serializers.IntegerField(help_text="Interest forgiven by a pay-off.")
+    paid_on = serializers.DateField(allow_null=True, help_text="When principal and interest were fully paid.")
 
     class Meta:
         ref_name = "LoanInstallment"
@@ -72,11 +77,79 @@ class LoanSerializer(serializers.Serializer):
         ref_name = "Loan"
 
 
+class ArrearsSerializer(serializers.Serializer):
+    on = serializers.DateField(help_text="Today (Asia/Jakarta).")
+    principal = serializers.IntegerField()
+    interest = serializers.IntegerField()
+    penalty = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+    class Meta:
+        ref_name = "LoanArrears"
+
+
+class CollectibilitySerializer(serializers.Serializer):
+    grade = serializers.IntegerField(help_text="1 (Lancar) to 5 (Macet), by the bank kind's table.")
+    name = serializers.CharField()
+    as_of = serializers.DateField(allow_null=True, help_text="The business date of the nightly close it comes from.")
+    held = serializers.BooleanField(help_text="Held during an approved deferral.")
+
+    class Meta:
+        ref_name = "LoanCollectibility"
+
+
 class LoanDetailSerializer(LoanSerializer):
     next_installment = serializers.SerializerMethodField()
+    schedule_version = serializers.IntegerField()
+    days_past_due = serializers.SerializerMethodField(
+        help_text="Days since the oldest installment not fully paid fell due, as of today."
+    )
+    arrears = serializers.SerializerMethodField()
+    collectibility = serializers.SerializerMethodField()
+    max_days_past_due = serializers.IntegerField(help_text="The worst lateness any installment reached.")
+    closed_on = serializers.DateField(allow_null=True)
+    written_off_on = serializers.DateField(allow_null=True)
+    written_off_principal = serializers.IntegerField()
 
     class Meta:
         ref_name = "LoanDetail"
+
+    def _arrears(self, loan: Loan) -> Arrears:
+        cached: Arrears | None = getattr(loan, "_arrears", None)
+        if cached is None:
+            cached = loan_arrears(loan=loan, on=timezone.localdate())
+            loan._arrears = cached  # type: ignore[attr-defined]
+        return cached
+
+    def get_days_past_due(self, loan: Loan) -> int:
+        return self._arrears(loan).days_past_due
+
+    @extend_schema_field(ArrearsSerializer)
+    def get_arrears(self, loan: Loan) -> dict[str, Any]:
+        arrears = self._arrears(loan)
+        return ArrearsSerializer(
+            {
+                "on": arrears.on,
+                "principal": arrears.principal,
+                "interest": arrears.interest,
+                "penalty": arrears.penalty,
+                "total": arrears.total,
+            }
+        ).data
+
+    @extend_schema_field(CollectibilitySerializer)
+    def get_collectibility(self, loan: Loan) -> dict[str, Any]:
+        return CollectibilitySerializer(
+            {
+                "grade": loan.collectibility,
+                "name": collectibility.NAMES[loan.collectibility],
+                "as_of": loan.as_of,
+                "held": loan.collectibility_hold is not None
+                and loan.as_of is not None
+                and loan.hold_until is not None
+                and loan.as_of <= loan.hold_until,
+            }
+        ).data
 
     @extend_schema_field(InstallmentRowSerializer(allow_null=True))
     def get_next_installment(self, loan: Loan) -> dict[str, Any] | None:
@@ -134,7 +207,8 @@ class LoanDetailApi(APIView):
 class LoanScheduleApi(APIView):
     class OutputSerializer(serializers.Serializer):
         schedule_status = serializers.ChoiceField(choices=Loan.ScheduleStatus.choices)
-        schedule_version = serializers.IntegerField()
+        schedule_version = serializers.IntegerField(help_text="The version shown.")
+        current_version = serializers.IntegerField(help_text="The loan's current version (deferrals add versions).")
         installments = InstallmentRowSerializer(many=True, help_text="Empty while the schedule is pending.")
 
         class Meta:
@@ -142,13 +216,22 @@ class LoanScheduleApi(APIView):
 
     @extend_schema(
         operation_id="loans_schedule",
+        parameters=[
+            OpenApiParameter("version", int, description="An earlier schedule version (default the current one).")
+        ],
         examples=[
             examples.answer(
                 "A stored schedule (first row)",
-                {"schedule_status": "ready", "schedule_version": 1, "installments": [examples.INSTALLMENT]},
+                {
+                    "schedule_status": "ready",
+                    "schedule_version": 1,
+                    "current_version": 1,
+                    "installments": [examples.INSTALLMENT],
+                },
             ),
             examples.answer(
-                "Still being stored", {"schedule_status": "pending", "schedule_version": 1, "installments": []}
+                "Still being stored",
+                {"schedule_status": "pending", "schedule_version": 1, "current_version": 1, "installments": []},
             ),
         ],
         description="The loan's stored schedule. While `schedule_status` is `pending` (computed in the "
@@ -158,14 +241,23 @@ class LoanScheduleApi(APIView):
     )
     def get(self, request: Request, loan_id: int) -> Response:
         loan = _loan_or_404(request, loan_id)
+        version = loan.schedule_version
+        raw = request.query_params.get("version")
+        if raw is not None:
+            if not raw.isdigit() or not 1 <= int(raw) <= loan.schedule_version:
+                raise serializers.ValidationError(
+                    {"version": [_("A schedule version from 1 to %(last)s.") % {"last": loan.schedule_version}]}
+                )
+            version = int(raw)
         rows: list[Installment] = []
         if loan.schedule_status == Loan.ScheduleStatus.READY:
-            rows = list(loan_installments(loan=loan))
+            rows = list(loan_installments(loan=loan, version=version))
         return Response(
             self.OutputSerializer(
                 {
                     "schedule_status": loan.schedule_status,
-                    "schedule_version": loan.schedule_version,
+                    "schedule_version": version,
+                    "current_version": loan.schedule_version,
                     "installments": rows,
                 }
             ).data

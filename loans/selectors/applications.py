@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import django_filters
-from django.db.models import F, Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from config.roles import bank_id_of, borrower_id_of, reads_all
@@ -96,15 +96,12 @@ def loan_list(*, user: Any, params: Any) -> QuerySet[Loan]:
     return filtered(LoanFilter, params, loan_visible(user=user)).order_by("-id")
 
 
-def loan_installments(*, loan: Loan) -> QuerySet[Installment]:
-    """The loan's current schedule, in order."""
-    return Installment.objects.filter(loan=loan, schedule_version=loan.schedule_version).order_by("number")
+def loan_installments(*, loan: Loan, version: int | None = None) -> QuerySet[Installment]:
+    """The loan's schedule of ``version`` (default the current one), in order."""
+    return Installment.objects.filter(loan=loan, schedule_version=version or loan.schedule_version).order_by("number")
 
 
 def loan_next_installment(*, loan: Loan) -> Installment | None:
-    """The earliest installment of the current schedule not yet paid in full."""
-    return (
-        loan_installments(loan=loan)
-        .filter(Q(principal_paid__lt=F("principal")) | Q(interest_paid__lt=F("interest")))
-        .first()
-    )
+    """The earliest installment of the current schedule whose principal and interest
+    are not yet paid in full."""
+    return loan_installments(loan=loan).filter(paid_on__isnull=True).first()

@@ -28,9 +28,11 @@ from banks.models import Bank
 from banks.services import allocation_create, bank_create, bank_staff_add
 from borrowers.models import Borrower, Region
 from borrowers.services import borrower_create, borrower_login_create
-from loans.models import Application, Product
+from loans.models import Application, Installment, Loan, Product
 from loans.services import applications as workflow
 from loans.services.products import product_create
+from loans.services.repayments import RepaymentRequest, repayment_post
+from loans.services.schedules import loan_schedules_store_pending
 
 DEMO_PASSWORD = "wibawa-demo"  # noqa: S105 - demo data only, refused without DEBUG
 LOGINS = [
@@ -168,11 +170,27 @@ class Command(BaseCommand):
                 today=today,
             )
         borrower_login_create(borrower=borrowers[0], username="borrower", password=DEMO_PASSWORD)
+        self._repayments(staff, today)
         self.stdout.write(
             f"Seeded: 1 product, 2 banks, {len(borrowers)} borrowers, "
             f"{Application.objects.count()} applications "
             f"({Application.objects.filter(state='disbursed').count()} disbursed)."
         )
+
+    def _repayments(self, staff: dict[str, tuple[User, User]], today: date) -> None:
+        """Some borrowers pay their first installment ahead, on the day (the demo's
+        loans are all disbursed today), through the repayment service. Schedules a
+        worker has not stored yet are stored here first."""
+        loan_schedules_store_pending()
+        for loan in Loan.objects.select_related("bank").order_by("pk")[:6]:
+            first = Installment.objects.filter(loan=loan, schedule_version=loan.schedule_version).order_by("number")[0]
+            repayment_post(
+                actor=staff[loan.bank.code][0],
+                loan_id=loan.pk,
+                request=RepaymentRequest(
+                    amount=first.installment, paid_on=today, channel="transfer", reference=f"DEMO-{loan.pk:04d}"
+                ),
+            )
 
     def _borrowers(self, rng: random.Random, officer: User, today: date) -> list[Borrower]:
         districts = list(Region.objects.filter(level=Region.Level.DISTRICT).order_by("code"))

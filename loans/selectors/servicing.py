@@ -1,0 +1,85 @@
+"""Reads for loan servicing: a loan's arrears now, its repayments with their
+allocations."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db.models import F, QuerySet, Sum
+
+from loans.models import Installment, Loan, Repayment, RepaymentAllocation
+
+
+@dataclass(frozen=True)
+class Arrears:
+    """What is overdue on a loan on ``on``: unpaid principal, interest and penalties of
+    installments due by then, and the days since the oldest one not paid (principal
+    and interest) fell due."""
+
+    on: date
+    principal: int
+    interest: int
+    penalty: int
+    days_past_due: int
+
+    @property
+    def total(self) -> int:
+        return self.principal + self.interest + self.penalty
+
+
+def loan_arrears(*, loan: Loan, on: date) -> Arrears:
+    """The loan's arrears on ``on`` from its current installments (one query)."""
+    if loan.schedule_status != Loan.ScheduleStatus.READY or loan.status == Loan.Status.PAID_OFF:
+        return Arrears(on=on, principal=0, interest=0, penalty=0, days_past_due=0)
+    due = Installment.objects.filter(loan=loan, schedule_version=loan.schedule_version, due_date__lte=on)
+    sums = due.aggregate(
+        principal=Sum(F("principal") - F("principal_paid")),
+        interest=Sum(F("interest") - F("interest_paid") - F("interest_waived")),
+        penalty=Sum(F("penalty") - F("penalty_paid")),
+    )
+    oldest = loan.oldest_unpaid_due
+    days = (on - oldest).days if oldest is not None and oldest < on else 0
+    return Arrears(
+        on=on,
+        principal=int(sums["principal"] or 0),
+        interest=int(sums["interest"] or 0),
+        penalty=int(sums["penalty"] or 0),
+        days_past_due=days,
+    )
+
+
+def loan_repayments(*, loan: Loan) -> QuerySet[Repayment]:
+    """The loan's repayments (reversed ones too), newest first."""
+    return Repayment.objects.filter(loan=loan).select_related("created_by", "reversed_by").order_by("-paid_on", "-id")
+
+
+def allocations_of(repayments: Sequence[Repayment]) -> dict[int, list[dict[str, Any]]]:
+    """The active allocations of ``repayments`` by repayment id (one query)."""
+    rows = (
+        RepaymentAllocation.objects.filter(repayment__in=repayments, undone_at__isnull=True)
+        .order_by("repayment_id", "id")
+        .values(
+            "repayment_id",
+            "component",
+            "amount",
+            number=F("installment__number"),
+            version=F("installment__schedule_version"),
+            due_date=F("installment__due_date"),
+        )
+    )
+    found: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        found[row["repayment_id"]].append(
+            {
+                "installment": row["number"],
+                "schedule_version": row["version"],
+                "due_date": row["due_date"],
+                "component": row["component"],
+                "amount": row["amount"],
+            }
+        )
+    return found

@@ -1,0 +1,508 @@
+"""Repayments: booking (safely retried), reversal, and the allocation behind both.
+
+Every posting and reversal runs in one transaction under the loan's row lock
+(``SELECT ... FOR UPDATE``), so postings to one loan serialise and none is lost. The
+split of each repayment follows :mod:`loans.waterfall` under the loan's product terms;
+its allocations are stored row by row and always sum to its amount.
+
+**Order.** Repayments are applied in the order of ``(paid_on, id)``. A repayment dated
+before others already booked (backdated), and the reversal of one that later ones
+followed, undo the allocations of those later repayments (the rows stay, marked
+``undone_at``) and apply them again in order, so the books read as if everything had
+arrived in date order. That cannot cross a deferral (a new schedule version): such a
+posting or reversal is refused with 409.
+
+**Idempotency.** A request is identified by its ``Idempotency-Key`` (unique per bank)
+or else its bank ``reference`` (unique per bank). A retry with the same body gets the
+first answer back (the stored ``response``), a different body 422, and nothing is
+booked twice: the loan lock serialises retries to one loan and the unique constraints
+catch retries racing on two loans.
+
+**Dates.** ``paid_on`` is never in the future (Asia/Jakarta) nor before the
+disbursement. One dated on or before the last closed business date is backdated: it is
+allowed up to the bank's ``backdate_limit_days`` before that date, and the nightly
+close's figures are recomputed for the loan from ``paid_on`` on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from banks.services import bank_fund_repaid
+from config.errors import ApplicationError, IdempotencyMismatch, StateConflict
+from config.roles import bank_id_of
+from loans import waterfall
+from loans.models import Installment, Loan, LoanEvent, Repayment, RepaymentAllocation
+from loans.presenters import rupiah_digits
+
+PRINCIPAL: str = RepaymentAllocation.Component.PRINCIPAL.value
+INTEREST: str = RepaymentAllocation.Component.INTEREST.value
+PENALTY: str = RepaymentAllocation.Component.PENALTY.value
+_PAID_FIELD: dict[str, str] = {PRINCIPAL: "principal_paid", INTEREST: "interest_paid", PENALTY: "penalty_paid"}
+
+
+@dataclass(frozen=True)
+class RepaymentRequest:
+    """A bank's repayment: ``amount`` rupiah paid on ``paid_on`` through ``channel``,
+    with the bank's own ``reference`` and an optional ``idempotency_key``."""
+
+    amount: int
+    paid_on: date
+    channel: str
+    reference: str
+    idempotency_key: str = ""
+
+    def digest(self, loan_id: int) -> str:
+        """What tells a retry from a different request (the key itself is not part of it)."""
+        body = {
+            "loan": loan_id,
+            "amount": self.amount,
+            "paid_on": self.paid_on.isoformat(),
+            "channel": self.channel,
+            "reference": self.reference,
+        }
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+# --- reading a loan's installments ---------------------------------------------------
+
+
+def owed_of(row: Installment) -> waterfall.Owed:
+    """What is still owed on ``row``."""
+    return waterfall.Owed(
+        due_date=row.due_date,
+        penalty=row.penalty - row.penalty_paid,
+        interest=row.interest - row.interest_paid - row.interest_waived,
+        principal=row.principal - row.principal_paid,
+    )
+
+
+def _settled(row: Installment) -> bool:
+    return row.principal_paid == row.principal and row.interest_paid + row.interest_waived == row.interest
+
+
+def current_installments(loan: Loan) -> list[Installment]:
+    """The rows of the loan's current schedule version, in order."""
+    return list(Installment.objects.filter(loan=loan, schedule_version=loan.schedule_version).order_by("number"))
+
+
+# --- the ledger engine ---------------------------------------------------------------
+
+
+@dataclass
+class _Ledger:
+    """The loan's current installments in memory while repayments are undone and
+    applied, and what changed (written at the end in a few statements)."""
+
+    loan: Loan
+    rows: list[Installment]
+    at: datetime
+    new_allocations: list[RepaymentAllocation]
+    principal_delta: int = 0
+    interest_delta: int = 0
+
+    def undo(self, repayments: Sequence[Repayment]) -> None:
+        """Take back the active allocations (and any pay-off waiver) of ``repayments``."""
+        if not repayments:
+            return
+        by_pk = {row.pk: row for row in self.rows}
+        allocations = RepaymentAllocation.objects.filter(repayment__in=repayments, undone_at__isnull=True)
+        for allocation in allocations:
+            row = by_pk[allocation.installment_id]
+            field = _PAID_FIELD[allocation.component]
+            setattr(row, field, getattr(row, field) - allocation.amount)
+            self._count(allocation.component, -allocation.amount)
+        allocations.update(undone_at=self.at)
+        if any(repayment.payoff for repayment in repayments):
+            for row in self.rows:
+                row.interest_waived = 0
+        for row in self.rows:
+            if row.paid_on is not None and not _settled(row):
+                row.paid_on = None
+
+    def apply(self, repayment: Repayment) -> None:
+        """Split ``repayment`` over what is owed now and book the shares. Raises
+        ApplicationError when it is more than the pay-off amount on its date."""
+        terms = self.loan.terms
+        owed = [owed_of(row) for row in self.rows]
+        quote = waterfall.payoff_quote(owed, repayment.paid_on, rule=terms.payoff_interest)
+        if repayment.amount > quote.amount:
+            raise _above_payoff(repayment, quote.amount)
+        repayment.payoff = repayment.amount == quote.amount
+        if repayment.payoff:
+            shares = waterfall.payoff_shares(owed, quote)
+            for index, row in enumerate(self.rows):
+                row.interest_waived = owed[index].interest - quote.interest_by_index.get(index, 0)
+            repayment.interest_waived = quote.interest_waived
+        else:
+            shares = waterfall.allocate(
+                owed, repayment.amount, repayment.paid_on, waterfall=terms.waterfall, overpayment=terms.overpayment
+            )
+            repayment.interest_waived = 0
+        for share in shares:
+            row = self.rows[share.index]
+            field = _PAID_FIELD[share.component]
+            setattr(row, field, getattr(row, field) + share.amount)
+            self._count(share.component, share.amount)
+            self.new_allocations.append(
+                RepaymentAllocation(
+                    repayment=repayment, installment=row, component=share.component, amount=share.amount
+                )
+            )
+        for row in self.rows:
+            if row.paid_on is None and _settled(row):
+                row.paid_on = repayment.paid_on
+
+    def split_of(self, repayment: Repayment) -> dict[str, int]:
+        """How much of ``repayment`` this operation put on each component."""
+        split: dict[str, int] = {PENALTY: 0, INTEREST: 0, PRINCIPAL: 0}
+        for allocation in self.new_allocations:
+            if allocation.repayment is repayment:
+                split[allocation.component] += allocation.amount
+        return split
+
+    def _count(self, component: str, amount: int) -> None:
+        if component == PRINCIPAL:
+            self.principal_delta += amount
+        elif component == INTEREST:
+            self.interest_delta += amount
+
+    def save(self) -> None:
+        """Write the installments, the new allocations, the loan's derived columns and
+        the bank's fund counters."""
+        Installment.objects.bulk_update(
+            self.rows, ["principal_paid", "interest_paid", "penalty_paid", "interest_waived", "paid_on"]
+        )
+        RepaymentAllocation.objects.bulk_create(self.new_allocations)
+        loan = self.loan
+        loan.outstanding_principal = loan.principal - sum(row.principal_paid for row in self.rows)
+        open_rows = [row for row in self.rows if row.paid_on is None]
+        loan.oldest_unpaid_due = min((row.due_date for row in open_rows), default=None)
+        lateness = [(row.paid_on - row.due_date).days for row in self.rows if row.paid_on is not None]
+        loan.max_days_past_due = max([loan.max_days_past_due, *lateness])
+        if loan.status != Loan.Status.WRITTEN_OFF:
+            if not open_rows and loan.outstanding_principal == 0:
+                loan.status = Loan.Status.PAID_OFF
+                loan.closed_on = max(row.paid_on for row in self.rows if row.paid_on)
+            else:
+                self._reopen_if_closed()
+        loan.save(
+            update_fields=["outstanding_principal", "oldest_unpaid_due", "max_days_past_due", "status", "closed_on"]
+        )
+        if not bank_fund_repaid(bank_id=loan.bank_id, principal=self.principal_delta, interest=self.interest_delta):
+            raise StateConflict(
+                _("The bank has lent this money again already; taking it back would overdraw its fund."),
+                state=loan.status,
+            )
+
+    def _reopen_if_closed(self) -> None:
+        loan = self.loan
+        if loan.status == Loan.Status.PAID_OFF:
+            newer = Loan.objects.filter(borrower_id=loan.borrower_id, status__in=Loan.OPEN_STATUSES).exclude(pk=loan.pk)
+            if newer.exists():
+                raise StateConflict(
+                    _("The borrower has a newer open loan; this would reopen the paid-off one."), state=loan.status
+                )
+            loan.closed_on = None
+        today = timezone.localdate()
+        late = loan.oldest_unpaid_due is not None and loan.oldest_unpaid_due < today
+        loan.status = Loan.Status.OVERDUE if late else Loan.Status.ACTIVE
+
+
+def _event(
+    loan: Loan, *, action: str, actor: Any, at: datetime, from_status: str, note: str, amounts: dict[str, int]
+) -> None:
+    LoanEvent.objects.create(
+        application_id=loan.application_id,
+        loan=loan,
+        action=action,
+        actor=actor,
+        at=at,
+        from_state=from_status,
+        to_state=loan.status,
+        note=note,
+        amounts=amounts,
+    )
+
+
+def _above_payoff(repayment: Repayment, payoff_amount: int) -> ApplicationError:
+    message = _("Rp%(amount)s is more than the pay-off amount of Rp%(payoff)s on %(on)s.") % {
+        "amount": rupiah_digits(repayment.amount),
+        "payoff": rupiah_digits(payoff_amount),
+        "on": repayment.paid_on.isoformat(),
+    }
+    return ApplicationError(message, {"amount": [message]}, payoff_amount=payoff_amount)
+
+
+def _later(loan: Loan, *, after: tuple[date, int]) -> list[Repayment]:
+    """Booked repayments of ``loan`` that come after ``(paid_on, id)``, in order."""
+    paid_on, pk = after
+    candidates = Repayment.objects.filter(loan=loan, status=Repayment.Status.BOOKED, paid_on__gte=paid_on).order_by(
+        "paid_on", "id"
+    )
+    later = [r for r in candidates if (r.paid_on, r.pk) > (paid_on, pk)]
+    if any(r.schedule_version != loan.schedule_version for r in later):
+        raise StateConflict(
+            _("Later repayments were booked before the loan's deferral; their order cannot change now."),
+            state=loan.status,
+        )
+    return later
+
+
+def _recompute_close(loan: Loan, from_date: date) -> None:
+    """Redo the nightly close's figures of ``loan`` from ``from_date`` when that date
+    was closed already, or is being closed now (a backdated posting or a reversal);
+    nothing happens otherwise."""
+    from loans.services.close import loans_close_recompute
+
+    loans_close_recompute(loan_ids=[loan.pk], from_date=from_date)
+
+
+def repayment_body(repayment: Repayment, loan: Loan) -> dict[str, Any]:
+    """The API's answer for ``repayment`` (stored as the first answer to replay)."""
+    allocations = (
+        RepaymentAllocation.objects.filter(repayment=repayment, undone_at__isnull=True)
+        .select_related("installment")
+        .order_by("id")
+    )
+    return {
+        "id": repayment.pk,
+        "loan": loan.pk,
+        "amount": repayment.amount,
+        "paid_on": repayment.paid_on.isoformat(),
+        "channel": repayment.channel,
+        "reference": repayment.reference,
+        "status": repayment.status,
+        "payoff": repayment.payoff,
+        "interest_waived": repayment.interest_waived,
+        "allocations": [
+            {
+                "installment": a.installment.number,
+                "schedule_version": a.installment.schedule_version,
+                "due_date": a.installment.due_date.isoformat(),
+                "component": a.component,
+                "amount": a.amount,
+            }
+            for a in allocations
+        ],
+        "loan_status": loan.status,
+        "outstanding_principal": loan.outstanding_principal,
+        "created_at": timezone.localtime(repayment.created_at).isoformat(),
+    }
+
+
+# --- services ------------------------------------------------------------------------
+
+
+def _existing(bank_id: int, request: RepaymentRequest) -> Repayment | None:
+    if request.idempotency_key:
+        found = Repayment.objects.filter(bank_id=bank_id, idempotency_key=request.idempotency_key).first()
+        if found is not None:
+            return found
+    return Repayment.objects.filter(bank_id=bank_id, reference=request.reference).first()
+
+
+def _replay(existing: Repayment, digest: str) -> tuple[Repayment, bool]:
+    if existing.request_hash != digest:
+        raise IdempotencyMismatch(
+            _("This Idempotency-Key or reference was used for a different repayment (%(reference)s).")
+            % {"reference": existing.reference}
+        )
+    return existing, True
+
+
+def _check_dates(loan: Loan, paid_on: date) -> None:
+    today = timezone.localdate()
+    if paid_on > today:
+        raise ApplicationError(_("A repayment cannot be dated in the future."), {"paid_on": [_("In the future.")]})
+    if paid_on < loan.disbursed_on:
+        message = _("The loan was disbursed on %(on)s; a repayment cannot be dated before.") % {
+            "on": loan.disbursed_on.isoformat()
+        }
+        raise ApplicationError(message, {"paid_on": [message]})
+    from loans.services.close import business_date_last_closed
+
+    last_closed = business_date_last_closed()
+    limit = loan.bank.backdate_limit_days
+    if last_closed is not None and paid_on <= last_closed and (last_closed - paid_on).days > limit:
+        message = _("Backdated more than %(days)s days before the last closed business date (%(closed)s).") % {
+            "days": limit,
+            "closed": last_closed.isoformat(),
+        }
+        raise ApplicationError(message, {"paid_on": [message]})
+
+
+def _require_postable(loan: Loan) -> None:
+    if loan.schedule_status != Loan.ScheduleStatus.READY:
+        raise StateConflict(_("The loan's schedule is still being computed; try again shortly."), state="pending")
+    if loan.status == Loan.Status.PAID_OFF:
+        raise StateConflict(_("The loan is paid off."), state=loan.status)
+
+
+def _lock_loan(loan_id: int) -> Loan:
+    return Loan.objects.select_for_update(of=("self",)).select_related("terms", "bank").get(pk=loan_id)
+
+
+def repayment_post(
+    *, actor: Any, loan_id: int, request: RepaymentRequest, at: datetime | None = None
+) -> tuple[Repayment, bool]:
+    """Book ``request`` on the loan ``loan_id`` for its bank's staff (or the bank's
+    token). Returns the repayment and whether it is a replay of an earlier identical
+    request (then nothing was booked). Raises PermissionDenied (not the loan's bank),
+    StateConflict (schedule pending, loan paid off, order across a deferral, fund),
+    ApplicationError (dates, amount above the pay-off amount, with ``payoff_amount``)
+    and IdempotencyMismatch (same key or reference, different body). The caller has
+    checked the loan is visible to ``actor``."""
+    if request.amount <= 0:
+        raise ApplicationError(_("The amount must be positive."), {"amount": [_("Must be positive.")]})
+    digest = request.digest(loan_id)
+    try:
+        with transaction.atomic():
+            return _post(actor=actor, loan_id=loan_id, request=request, digest=digest, at=at or timezone.now())
+    except IntegrityError:
+        # A request with the same key or reference raced this one on another loan and
+        # won the unique constraint: answer as its retry.
+        bank_id = bank_id_of(actor)
+        existing = _existing(bank_id, request) if bank_id is not None else None
+        if existing is None:
+            raise
+        return _replay(existing, digest)
+
+
+def _post(*, actor: Any, loan_id: int, request: RepaymentRequest, digest: str, at: datetime) -> tuple[Repayment, bool]:
+    loan = _lock_loan(loan_id)
+    if bank_id_of(actor) != loan.bank_id:
+        raise PermissionDenied(_("Only staff of the loan's bank may book its repayments."))
+    existing = _existing(loan.bank_id, request)
+    if existing is not None:
+        return _replay(existing, digest)
+    _require_postable(loan)
+    _check_dates(loan, request.paid_on)
+    from_status = loan.status
+    repayment = Repayment.objects.create(
+        loan=loan,
+        bank_id=loan.bank_id,
+        amount=request.amount,
+        paid_on=request.paid_on,
+        channel=request.channel,
+        reference=request.reference,
+        idempotency_key=request.idempotency_key,
+        request_hash=digest,
+        schedule_version=loan.schedule_version,
+        created_by=actor,
+        created_at=at,
+    )
+    later = _later(loan, after=(repayment.paid_on, repayment.pk))
+    ledger = _Ledger(loan=loan, rows=current_installments(loan), at=at, new_allocations=[])
+    ledger.undo(later)
+    for item in (repayment, *later):
+        ledger.apply(item)
+    ledger.save()
+    for item in (repayment, *later):
+        item.save(update_fields=["payoff", "interest_waived"])
+    _event(
+        loan,
+        action="repayment_posted",
+        actor=actor,
+        at=at,
+        from_status=from_status,
+        note=_("Repayment %(reference)s of %(on)s") % {"reference": request.reference, "on": request.paid_on}
+        + (_("; repayments %(ids)s applied again after it") % {"ids": [r.pk for r in later]} if later else ""),
+        amounts={
+            "amount": repayment.amount,
+            "principal": sum(
+                a.amount for a in ledger.new_allocations if a.repayment is repayment and a.component == PRINCIPAL
+            ),
+            "interest": sum(
+                a.amount for a in ledger.new_allocations if a.repayment is repayment and a.component == INTEREST
+            ),
+            "penalty": sum(
+                a.amount for a in ledger.new_allocations if a.repayment is repayment and a.component == PENALTY
+            ),
+            "interest_waived": repayment.interest_waived,
+            "outstanding_principal": loan.outstanding_principal,
+        },
+    )
+    _recompute_close(loan, repayment.paid_on)
+    repayment.response = repayment_body(repayment, loan)
+    repayment.save(update_fields=["response"])
+    return repayment, False
+
+
+def repayment_reverse(*, actor: Any, repayment_id: int, reason: str, at: datetime | None = None) -> Repayment:
+    """Reverse a wrong repayment: a second person (not who booked it) of the loan's
+    bank, with a reason. Its allocations are undone (kept, marked undone) and later
+    repayments are applied again in order. Raises PermissionDenied (other bank, same
+    person), StateConflict (already reversed, across a deferral, fund already re-lent,
+    a newer loan open) and ApplicationError (no reason). The caller has checked the
+    repayment's loan is visible to ``actor``."""
+    reason = reason.strip()
+    if not reason:
+        raise ApplicationError(_("A reversal needs a reason."), {"reason": [_("This field is required.")]})
+    at = at or timezone.now()
+    with transaction.atomic():
+        loan_id = Repayment.objects.values_list("loan_id", flat=True).get(pk=repayment_id)
+        loan = _lock_loan(loan_id)
+        repayment = Repayment.objects.select_for_update().get(pk=repayment_id)
+        if bank_id_of(actor) != loan.bank_id:
+            raise PermissionDenied(_("Only staff of the loan's bank may reverse its repayments."))
+        if repayment.created_by_id == actor.pk:
+            raise PermissionDenied(_("A second person must reverse a repayment, not the one who booked it."))
+        if repayment.status == Repayment.Status.REVERSED:
+            raise StateConflict(_("This repayment is reversed already."), state=repayment.status)
+        if repayment.schedule_version != loan.schedule_version:
+            raise StateConflict(
+                _("This repayment was booked before the loan's deferral and can no longer be reversed."),
+                state=repayment.status,
+            )
+        from_status = loan.status
+        later = _later(loan, after=(repayment.paid_on, repayment.pk))
+        ledger = _Ledger(loan=loan, rows=current_installments(loan), at=at, new_allocations=[])
+        ledger.undo([repayment, *later])
+        for item in later:
+            ledger.apply(item)
+        repayment.status = Repayment.Status.REVERSED
+        repayment.payoff = False
+        repayment.interest_waived = 0
+        repayment.reversed_by = actor
+        repayment.reversed_at = at
+        repayment.reversal_reason = reason
+        ledger.save()
+        repayment.save(
+            update_fields=["status", "payoff", "interest_waived", "reversed_by", "reversed_at", "reversal_reason"]
+        )
+        for item in later:
+            item.save(update_fields=["payoff", "interest_waived"])
+        _event(
+            loan,
+            action="repayment_reversed",
+            actor=actor,
+            at=at,
+            from_status=from_status,
+            note=reason + (_("; repayments %(ids)s applied again") % {"ids": [r.pk for r in later]} if later else ""),
+            amounts={"amount": repayment.amount, "outstanding_principal": loan.outstanding_principal},
+        )
+        _recompute_close(loan, repayment.paid_on)
+    return repayment
+
+
+def loan_payoff_quote(*, loan: Loan, on: date) -> waterfall.PayoffQuote:
+    """What paying ``loan`` off on ``on`` costs, by its product's rule. Raises
+    StateConflict for a loan paid off or still pending and ApplicationError for a date
+    before the disbursement."""
+    _require_postable(loan)
+    if on < loan.disbursed_on:
+        message = _("The loan was disbursed on %(on)s.") % {"on": loan.disbursed_on.isoformat()}
+        raise ApplicationError(message, {"on": [message]})
+    owed = [owed_of(row) for row in current_installments(loan)]
+    return waterfall.payoff_quote(owed, on, rule=loan.terms.payoff_interest)
