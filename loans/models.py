@@ -621,9 +621,7 @@ class Deferral(models.Model):
     mode = models.CharField(max_length=24, choices=Mode.choices)
     reason = models.TextField()
     state = models.CharField(max_length=10, choices=State.choices, default=State.REQUESTED)
-    extension_of = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="extensions"
-    )
+    extension_of = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="extensions")
     requested_side = models.CharField(max_length=4, choices=Side.choices)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField()

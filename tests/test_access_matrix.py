@@ -107,6 +107,14 @@ READS: dict[str, tuple[int, ...]] = {
     "loans/": (401, 200, 200, 200, 200, 200, 200),
     "loans/{loan}/": (401, 200, 200, 404, 200, 200, 200),
     "loans/{loan}/schedule/": (401, 200, 200, 404, 200, 200, 200),
+    "loans/{loan}/repayments/": (401, 200, 200, 404, 200, 200, 200),
+    "loans/{loan}/payoff/": (401, 200, 200, 404, 200, 200, 200),
+    "loans/{loan}/deferrals/": (401, 200, 200, 404, 200, 200, 200),
+    "banks/PASAR/fund/": (401, 200, 200, 404, 403, 200, 200),
+    "banks/PASAR/fund/daily/": (401, 200, 200, 404, 403, 200, 200),
+    "portfolio/": (401, 200, 200, 200, 403, 200, 200),
+    "collectibility/": (401, 200, 200, 200, 403, 200, 200),
+    "close/": (401, 200, 200, 200, 403, 200, 200),
     "me/": (401, 403, 403, 403, 200, 403, 403),
     "auth/session/": (401, 200, 200, 200, 200, 200, 200),
 }
@@ -121,6 +129,9 @@ WRITES: dict[tuple[str, str], tuple[int, ...]] = {
     ("post", "banks/"): (401, 403, 403, 403, 403, 403, 201),
     ("post", "banks/PASAR/allocations/"): (401, 403, 403, 404, 403, 403, 201),
     ("post", "applications/"): (401, 201, 403, 403, 403, 403, 403),
+    ("post", "loans/{loan}/repayments/"): (401, 403, 201, 404, 403, 403, 403),
+    ("post", "loans/{loan}/deferrals/"): (401, 201, 201, 404, 403, 403, 403),
+    ("put", "collectibility/bpr/"): (401, 403, 403, 403, 403, 403, 200),
 }
 BODIES: dict[str, dict[str, Any]] = {
     "applications/{a2}/credit_check/": {"result": "clean", "notes": ""},
@@ -128,6 +139,20 @@ BODIES: dict[str, dict[str, Any]] = {
     "applications/{a2}/reject/": {"reason": "Tunggakan"},
     "banks/": {"code": "BPRX", "name": "BPR X", "kind": "bpr"},
     "banks/PASAR/allocations/": {"year": 2026, "amount": 1_000_000, "note": ""},
+    "loans/{loan}/repayments/": {"amount": 1_000, "channel": "teller", "reference": "M-1"},
+    "loans/{loan}/deferrals/": {"months": 3, "mode": "principal_and_interest", "reason": "Pasar direnovasi"},
+    "collectibility/bpr/": {
+        "grades": [
+            {"grade": grade, "name": name, "min_days": days, "provision_percent": percent}
+            for grade, name, days, percent in [
+                (1, "Lancar", 0, "0.5"),
+                (2, "Dalam Perhatian Khusus", 31, "3"),
+                (3, "Kurang Lancar", 91, "10"),
+                (4, "Diragukan", 121, "50"),
+                (5, "Macet", 181, "100"),
+            ]
+        ]
+    },
 }
 
 
@@ -151,6 +176,8 @@ def test_writes(api_client: APIClient, world: World, method: str, endpoint: str,
     body = dict(BODIES.get(endpoint, {}))
     if endpoint == "applications/":
         body = {"borrower": world.b2.pk, "bank": "JATENG", "principal": 1_000_000, "tenor_months": 12}
+    if endpoint == "loans/{loan}/repayments/":
+        body["paid_on"] = timezone.localdate().isoformat()
     api_client.force_authenticate(world.users[role])
     answer = getattr(api_client, method)(path_for(world, endpoint), body, format="json")
     assert answer.status_code == WRITES[(method, endpoint)][ROLES.index(role)], answer.content[:300]

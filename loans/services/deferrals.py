@@ -269,11 +269,7 @@ def _check_history(loan: Loan, extension_of_id: int | None) -> Deferral | None:
     first = next((d for d in deferrals if d.state == Deferral.State.APPROVED and d.extension_of_id is None), None)
     # A rejected extension request does not use the extension up.
     extension = next(
-        (
-            d
-            for d in deferrals
-            if first and d.extension_of_id == first.pk and d.state == Deferral.State.APPROVED
-        ),
+        (d for d in deferrals if first and d.extension_of_id == first.pk and d.state == Deferral.State.APPROVED),
         None,
     )
     if first is not None and extension is not None:

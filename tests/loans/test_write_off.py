@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from banks.models import Bank
 from config.errors import ApplicationError, StateConflict
@@ -81,7 +81,7 @@ def test_only_a_manager_writes_off(bank: Bank, role: str) -> None:
 @pytest.mark.parametrize("grade", [1, 2, 3, 4])
 def test_only_class_5_may_be_written_off(bank: Bank, manager: Any, grade: int) -> None:
     loan = bad_loan(bank, collectibility=grade)
-    with pytest.raises(ApplicationError) as error:
+    with pytest.raises(ApplicationError) as error, translation.override("en"):
         loan_write_off(actor=manager, loan_id=loan.pk, reason=REASON, on=timezone.localdate())
     assert list(error.value.errors) == ["collectibility"]
     assert f"class {grade}" in error.value.errors["collectibility"][0]
