@@ -25,6 +25,7 @@ from banks.services import (
     FIRST_PROGRAMME_YEAR,
     LAST_PROGRAMME_YEAR,
     MAX_ALLOCATION,
+    MAX_BACKDATE_LIMIT_DAYS,
     allocation_create,
     bank_create,
     bank_update,
@@ -47,6 +48,7 @@ BANK_EXAMPLE = {
     "name": "BPR Bank Pasar Kota Semarang",
     "kind": "bpr",
     "servicing_fee_percent": "0.00",
+    "backdate_limit_days": 31,
     "active": True,
     "fund": FUND_EXAMPLE,
 }
@@ -89,6 +91,9 @@ class BankSerializer(serializers.Serializer):
         max_digits=5, decimal_places=2, help_text="The bank's share of the interest collected, percent."
     )
     active = serializers.BooleanField()
+    backdate_limit_days = serializers.IntegerField(
+        help_text="Days a repayment may be dated before the last closed business date."
+    )
     fund = FundSerializer(source="*")
 
     class Meta:
@@ -218,6 +223,7 @@ class BankDetailApi(APIView):
         kind = serializers.ChoiceField(choices=Bank.Kind.choices, required=False)
         servicing_fee_percent = _fee_field(required=False)
         active = serializers.BooleanField(required=False)
+        backdate_limit_days = serializers.IntegerField(required=False, min_value=0, max_value=MAX_BACKDATE_LIMIT_DAYS)
 
         class Meta:
             ref_name = "BankUpdate"

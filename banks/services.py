@@ -57,7 +57,9 @@ FIRST_PROGRAMME_YEAR = 2017
 LAST_PROGRAMME_YEAR = 2200
 #: Bank fields a manager may change after creation (the code is its identity; the fund
 #: counters move only with allocations, disbursements and repayments).
-BANK_UPDATABLE_FIELDS = ("name", "kind", "servicing_fee_percent", "active")
+BANK_UPDATABLE_FIELDS = ("name", "kind", "servicing_fee_percent", "active", "backdate_limit_days")
+#: The most days a bank may date a repayment before the last closed business date.
+MAX_BACKDATE_LIMIT_DAYS = 366
 
 
 def _is_int(value: object) -> bool:
@@ -95,6 +97,12 @@ def _bank_field_errors(fields: dict[str, Any]) -> dict[str, list[str]]:
         errors["servicing_fee_percent"] = fee_errors
     if "active" in fields and not isinstance(fields["active"], bool):
         errors["active"] = [str(_("Must be true or false."))]
+    if "backdate_limit_days" in fields:
+        days = fields["backdate_limit_days"]
+        if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_BACKDATE_LIMIT_DAYS:
+            errors["backdate_limit_days"] = [
+                str(_("Must be a whole number of days from 0 to %(max)s.")) % {"max": MAX_BACKDATE_LIMIT_DAYS}
+            ]
     return errors
 
 
@@ -142,7 +150,8 @@ def bank_create(
 
 @transaction.atomic
 def bank_update(*, actor: Any, bank: Bank, **fields: Any) -> Bank:
-    """Change a bank's name, kind, servicing fee or active flag; returns the bank as now
+    """Change a bank's name, kind, servicing fee, active flag or backdating limit (days a
+    repayment may be dated before the last closed business date); returns the bank as now
     stored. Writes only those columns, under the bank's row lock, so a stale ``bank``
     object can never overwrite the fund counters that disbursements move.
 

@@ -110,6 +110,7 @@ def test_bank_list_shows_the_visible_banks_with_their_fund(api_client: APIClient
         "name": "Bank PASAR",
         "kind": "bpr",
         "servicing_fee_percent": "0.00",
+        "backdate_limit_days": 31,
         "active": True,
         "fund": {
             "allocated": 1_000_000_000,
@@ -136,6 +137,7 @@ def test_manager_creates_a_bank(api_client: APIClient, people: People) -> None:
         "name": "BPR Kota",
         "kind": "bpr",
         "servicing_fee_percent": "2.50",
+        "backdate_limit_days": 31,
         "active": True,
         "fund": {"allocated": 0, "disbursed": 0, "principal_repaid": 0, "available": 0},
     }
@@ -149,6 +151,11 @@ def test_manager_updates_a_bank(api_client: APIClient, people: People) -> None:
     assert response.status_code == 200
     body = response.json()
     assert (body["servicing_fee_percent"], body["active"], body["fund"]["allocated"]) == ("10.00", False, 2_000_000_000)
+    assert body["backdate_limit_days"] == 31
+    limit = call(api_client, people.manager, "patch", "banks/JATENG/", {"backdate_limit_days": 7})
+    assert limit.status_code == 200
+    assert limit.json()["backdate_limit_days"] == 7
+    assert Bank.objects.get(code="JATENG").backdate_limit_days == 7
 
 
 def test_allocation_post_answers_the_new_fund(api_client: APIClient, people: People) -> None:
@@ -217,6 +224,9 @@ def test_bank_create_bad_input_is_400_naming_the_field(
         ({"kind": "syariah"}, "kind"),
         ({"code": "OTHER"}, "code"),
         ({"allocated": 1}, "allocated"),
+        ({"backdate_limit_days": -1}, "backdate_limit_days"),
+        ({"backdate_limit_days": 367}, "backdate_limit_days"),
+        ({"backdate_limit_days": 3.5}, "backdate_limit_days"),
     ],
 )
 def test_bank_update_bad_input_is_400_naming_the_field(
