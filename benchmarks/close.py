@@ -39,22 +39,24 @@ import json
 import os
 import shutil
 import struct
-import subprocess
 import sys
 import time
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 import numpy.typing as npt
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import celery_worker, recreate_database  # noqa: E402
+
 TENOR = 36
 RATE_UNITS = 30_000  # 3% a year in 1/10,000 percent
 LOAN_BLOCK = 100_000  # loans generated and written at a time
@@ -68,25 +70,6 @@ PENALTY_CAP_PERCENT = "10"
 PG_EPOCH = np.datetime64("2000-01-01", "D")
 DAY = np.timedelta64(1, "D")
 Int64Array = npt.NDArray[np.int64]
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if not name.replace("_", "").isalnum() or name in {"test", "postgres", "template0", "template1"}:
-        raise SystemExit(f"refusing database name {name!r}")
-    with psycopg.connect(
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or 5432,
-        user=parts.username or "postgres",
-        password=parts.password,
-        dbname="postgres",
-        autocommit=True,
-    ) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
 
 
 # --- writing rows --------------------------------------------------------------------------
@@ -960,31 +943,7 @@ def main() -> None:
         )
         print(f"  set up in {time.perf_counter() - started:.0f} s", flush=True)
 
-    worker = None
-    if args.workers:
-        worker = subprocess.Popen(
-            [
-                str(Path(sys.executable).with_name("celery")),
-                "-A",
-                "config",
-                "worker",
-                "--loglevel=WARNING",
-                f"--concurrency={args.workers}",
-                "--without-heartbeat",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            cwd=ROOT,
-            env=os.environ.copy(),
-        )
-    try:
-        if worker is not None:
-            from config.celery import app
-
-            deadline = time.monotonic() + 60
-            while not app.control.inspect(timeout=1).ping():
-                if time.monotonic() > deadline or worker.poll() is not None:
-                    raise SystemExit("the Celery worker did not start")
+    with celery_worker(args.workers) if args.workers else nullcontext() as worker:
         failures = 0
         for number in range(1, args.runs + 1):
             if number > 1 or reused:
@@ -1005,10 +964,6 @@ def main() -> None:
                 f"({expected.repaid_later_loans:,} loans paid on D+1)"
             )
             print("  check: " + ("every figure as generated" if not problems else "; ".join(problems)))
-    finally:
-        if worker is not None:
-            worker.terminate()
-            worker.wait(timeout=30)
     if failures:
         raise SystemExit(1)
 

@@ -23,35 +23,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import celery_worker, recreate_database  # noqa: E402
+
 TENOR = 36
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if not name.replace("_", "").isalnum():
-        raise SystemExit(f"refusing odd database name {name!r}")
-    with psycopg.connect(
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or 5432,
-        user=parts.username or "postgres",
-        password=parts.password,
-        dbname="postgres",
-        autocommit=True,
-    ) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def setup(loans: int) -> tuple[list[int], object]:
@@ -162,28 +144,7 @@ def main() -> None:
     from loans.services.applications import Disbursement, application_disburse, applications_disburse
 
     application_ids, staff = setup(args.loans)
-    worker = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("celery")),
-            "-A",
-            "config",
-            "worker",
-            "--loglevel=WARNING",
-            f"--concurrency={args.workers}",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-    )
-    try:
-        from config.celery import app
-
-        deadline = time.monotonic() + 60
-        while not app.control.inspect(timeout=1).ping():
-            if time.monotonic() > deadline or worker.poll() is not None:
-                raise SystemExit("the Celery worker did not start")
+    with celery_worker(args.workers) as worker:
         today = timezone.localdate()
 
         started = time.perf_counter()
@@ -220,9 +181,6 @@ def main() -> None:
             wrong = cursor.fetchone()[0]
         if wrong:
             raise SystemExit(f"{wrong} loans whose installments do not sum to their principal")
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
 
     print(f"loans disbursed:            {args.loans:,} x {TENOR} months ({expected:,} installments)")
     print(f"per transaction:            {args.batch} application(s)")

@@ -1,0 +1,1 @@
+"""Reproducible performance scripts (run each as a script; see RESULTS.md)."""

@@ -1,0 +1,69 @@
+"""What the benchmark scripts share: a scratch database made afresh and a real Celery
+worker started beside the script."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+#: Databases a benchmark must never drop.
+PROTECTED_DATABASES = {"test", "postgres", "template0", "template1"}
+
+
+def recreate_database(url: str) -> None:
+    """Drop the database ``url`` names (if there) and create it empty."""
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if not name.replace("_", "").isalnum() or name in PROTECTED_DATABASES:
+        raise SystemExit(f"refusing database name {name!r}")
+    with psycopg.connect(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
+        user=parts.username or "postgres",
+        password=parts.password,
+        dbname="postgres",
+        autocommit=True,
+    ) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+@contextmanager
+def celery_worker(concurrency: int) -> Iterator[subprocess.Popen[bytes]]:
+    """A Celery worker process (``concurrency`` prefork children) on this project's
+    broker, answering pings before the block starts; stopped when it ends."""
+    worker = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("celery")),
+            "-A",
+            "config",
+            "worker",
+            "--loglevel=WARNING",
+            f"--concurrency={concurrency}",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
+    )
+    try:
+        from config.celery import app
+
+        deadline = time.monotonic() + 60
+        while not app.control.inspect(timeout=1).ping():
+            if time.monotonic() > deadline or worker.poll() is not None:
+                raise SystemExit("the Celery worker did not start")
+        yield worker
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
