@@ -41,9 +41,9 @@ from loans.selectors.portfolio import (
     bank_fund_year,
     classes_of,
     collectibility_tables,
-    last_closed_date,
     portfolio,
 )
+from loans.selectors.servicing import business_date_last_closed
 from loans.services.collectibility import BANK_KINDS, MAX_MIN_DAYS, MAX_NAME_LENGTH, collectibility_table_update
 
 #: Roles that read fund and portfolio figures (bank staff only their own bank's).
@@ -232,7 +232,7 @@ class DailyQuerySerializer(serializers.Serializer):
         return {"from": serializers.DateField(required=False), "to": serializers.DateField(required=False)}
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        date_to: date = attrs.get("to") or last_closed_date() or timezone.localdate()
+        date_to: date = attrs.get("to") or business_date_last_closed() or timezone.localdate()
         date_from: date = attrs.get("from") or date_to - timedelta(days=DAILY_DEFAULT_DAYS - 1)
         if date_from > date_to:
             raise serializers.ValidationError({"from": [_("'from' must not be after 'to'.")]})

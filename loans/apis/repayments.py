@@ -21,6 +21,7 @@ from loans.services.repayments import (
     RepaymentRequest,
     loan_payoff_quote,
     repayment_body,
+    repayment_fields,
     repayment_post,
     repayment_reverse,
 )
@@ -210,16 +211,7 @@ class RepaymentListApi(APIView):
 
 def _row(repayment: Repayment) -> dict[str, Any]:
     return {
-        "id": repayment.pk,
-        "loan": repayment.loan_id,
-        "amount": repayment.amount,
-        "paid_on": repayment.paid_on,
-        "channel": repayment.channel,
-        "reference": repayment.reference,
-        "status": repayment.status,
-        "payoff": repayment.payoff,
-        "interest_waived": repayment.interest_waived,
-        "created_at": repayment.created_at,
+        **repayment_fields(repayment),
         "created_by": repayment.created_by.username if repayment.created_by else None,
         "reversed_by": repayment.reversed_by.username if repayment.reversed_by else None,
         "reversed_at": repayment.reversed_at,

@@ -23,7 +23,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import BigIntegerField, Count, F, Max, Q, QuerySet, Sum
+from django.db.models import BigIntegerField, Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from banks.models import Allocation, Bank
@@ -31,7 +31,8 @@ from borrowers.models import Borrower, Business
 from config.roles import bank_id_of, reads_all
 from loans import money
 from loans.collectibility import DEFAULT_TABLES, NPL_FROM_GRADE, PAR_DAYS, Grade
-from loans.models import CloseRun, CollectibilityClass, FundDay, Loan, Repayment, RepaymentAllocation
+from loans.models import CollectibilityClass, FundDay, Loan, Repayment, RepaymentAllocation
+from loans.selectors.servicing import business_date_last_closed
 
 GRADES = (1, 2, 3, 4, 5)
 #: Ratios are given to this many decimal places.
@@ -72,14 +73,6 @@ def ratio(part: int, whole: int) -> Decimal:
         return Decimal(0).quantize(Decimal(1).scaleb(-RATIO_PLACES))
     units = money.div_round(part * RATIO_SCALE, whole, money.HALF_UP)
     return Decimal(units).scaleb(-RATIO_PLACES)
-
-
-def last_closed_date() -> date | None:
-    """The last closed business date (the newest ``done`` close run), or None."""
-    closed: date | None = CloseRun.objects.filter(status=CloseRun.Status.DONE).aggregate(closed=Max("business_date"))[
-        "closed"
-    ]
-    return closed
 
 
 def collectibility_tables() -> dict[str, tuple[Grade, ...]]:
@@ -195,7 +188,7 @@ def bank_fund_year(*, bank: Bank, year: int) -> FundYear:
         provisions={key: percent_of(amount, table.get(int(key), Decimal(0))) for key, amount in by_class.items()},
         written_off_principal=loans["written_off"],
         available=allocations["through"] + ledger["principal_through"] - loans["disbursed_through"],
-        as_of=last_closed_date(),
+        as_of=business_date_last_closed(),
     )
 
 
@@ -274,7 +267,7 @@ def portfolio(*, user: Any, by: str | None = None) -> Portfolio:
     Raises ValueError for an unknown ``by``.
     """
     loans = portfolio_loans(user=user)
-    as_of = last_closed_date()
+    as_of = business_date_last_closed()
     if by is None:
         return Portfolio(as_of=as_of, totals=PortfolioFigures(**loans.aggregate(**_figures())))
     if by not in PORTFOLIO_GROUPINGS:

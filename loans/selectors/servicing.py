@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import F, QuerySet, Sum
+from django.db.models import F, Max, QuerySet, Sum
 
-from loans.models import Installment, Loan, Repayment, RepaymentAllocation
+from loans.models import CloseRun, Installment, Loan, Repayment, RepaymentAllocation
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,15 @@ def loan_arrears(*, loan: Loan, on: date) -> Arrears:
         penalty=int(sums["penalty"] or 0),
         days_past_due=days,
     )
+
+
+def business_date_last_closed() -> date | None:
+    """The last closed business date: the latest date with a ``done`` close run (None
+    when no date was ever closed)."""
+    last: date | None = CloseRun.objects.filter(status=CloseRun.Status.DONE).aggregate(last=Max("business_date"))[
+        "last"
+    ]
+    return last
 
 
 def loan_repayments(*, loan: Loan) -> QuerySet[Repayment]:

@@ -85,6 +85,7 @@ from loans.models import (
     Repayment,
     RepaymentAllocation,
 )
+from loans.selectors.servicing import business_date_last_closed
 
 logger = logging.getLogger(__name__)
 
@@ -120,15 +121,6 @@ def business_today() -> date:
 def business_yesterday() -> date:
     """Yesterday in Asia/Jakarta: the date the nightly close closes."""
     return business_today() - timedelta(days=1)
-
-
-def business_date_last_closed() -> date | None:
-    """The last closed business date: the latest date with a ``done`` run (None when no
-    date was ever closed)."""
-    last: date | None = CloseRun.objects.filter(status=CloseRun.Status.DONE).aggregate(last=Max("business_date"))[
-        "last"
-    ]
-    return last
 
 
 def close_dates_due(*, until: date) -> list[date]:

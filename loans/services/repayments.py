@@ -35,6 +35,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -44,6 +45,7 @@ from config.roles import bank_id_of
 from loans import waterfall
 from loans.models import Installment, Loan, LoanEvent, Repayment, RepaymentAllocation
 from loans.presenters import rupiah_digits
+from loans.selectors.servicing import business_date_last_closed
 
 PRINCIPAL: str = RepaymentAllocation.Component.PRINCIPAL.value
 INTEREST: str = RepaymentAllocation.Component.INTEREST.value
@@ -247,10 +249,11 @@ def _above_payoff(repayment: Repayment, payoff_amount: int) -> ApplicationError:
 def _later(loan: Loan, *, after: tuple[date, int]) -> list[Repayment]:
     """Booked repayments of ``loan`` that come after ``(paid_on, id)``, in order."""
     paid_on, pk = after
-    candidates = Repayment.objects.filter(loan=loan, status=Repayment.Status.BOOKED, paid_on__gte=paid_on).order_by(
-        "paid_on", "id"
+    later = list(
+        Repayment.objects.filter(loan=loan, status=Repayment.Status.BOOKED)
+        .filter(Q(paid_on__gt=paid_on) | Q(paid_on=paid_on, pk__gt=pk))
+        .order_by("paid_on", "id")
     )
-    later = [r for r in candidates if (r.paid_on, r.pk) > (paid_on, pk)]
     if any(r.schedule_version != loan.schedule_version for r in later):
         raise StateConflict(
             _("Later repayments were booked before the loan's deferral; their order cannot change now."),
@@ -268,6 +271,22 @@ def _recompute_close(loan: Loan, from_date: date) -> None:
     loans_close_recompute(loan_ids=[loan.pk], from_date=from_date)
 
 
+def repayment_fields(repayment: Repayment) -> dict[str, Any]:
+    """The repayment's own fields as the API shows them (JSON-ready)."""
+    return {
+        "id": repayment.pk,
+        "loan": repayment.loan_id,
+        "amount": repayment.amount,
+        "paid_on": repayment.paid_on.isoformat(),
+        "channel": repayment.channel,
+        "reference": repayment.reference,
+        "status": repayment.status,
+        "payoff": repayment.payoff,
+        "interest_waived": repayment.interest_waived,
+        "created_at": timezone.localtime(repayment.created_at).isoformat(),
+    }
+
+
 def repayment_body(repayment: Repayment, loan: Loan) -> dict[str, Any]:
     """The API's answer for ``repayment`` (stored as the first answer to replay)."""
     allocations = (
@@ -276,15 +295,7 @@ def repayment_body(repayment: Repayment, loan: Loan) -> dict[str, Any]:
         .order_by("id")
     )
     return {
-        "id": repayment.pk,
-        "loan": loan.pk,
-        "amount": repayment.amount,
-        "paid_on": repayment.paid_on.isoformat(),
-        "channel": repayment.channel,
-        "reference": repayment.reference,
-        "status": repayment.status,
-        "payoff": repayment.payoff,
-        "interest_waived": repayment.interest_waived,
+        **repayment_fields(repayment),
         "allocations": [
             {
                 "installment": a.installment.number,
@@ -297,7 +308,6 @@ def repayment_body(repayment: Repayment, loan: Loan) -> dict[str, Any]:
         ],
         "loan_status": loan.status,
         "outstanding_principal": loan.outstanding_principal,
-        "created_at": timezone.localtime(repayment.created_at).isoformat(),
     }
 
 
@@ -330,8 +340,6 @@ def _check_dates(loan: Loan, paid_on: date) -> None:
             "on": loan.disbursed_on.isoformat()
         }
         raise ApplicationError(message, {"paid_on": [message]})
-    from loans.services.close import business_date_last_closed
-
     last_closed = business_date_last_closed()
     limit = loan.bank.backdate_limit_days
     if last_closed is not None and paid_on <= last_closed and (last_closed - paid_on).days > limit:
