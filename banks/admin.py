@@ -101,4 +101,4 @@ class BankStaffAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: BankStaff, form: Any, change: bool) -> None:
-        obj.pk = bank_staff_add(bank=obj.bank, user=obj.user).pk
+        obj.pk = bank_staff_add(bank=obj.bank, user=obj.user, actor=request.user).pk

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
+from audit.services import audit_record, changed, field_values
 from banks.models import Allocation, Bank, BankStaff
 from config.errors import ApplicationError
 from config.roles import Role
@@ -58,6 +59,8 @@ LAST_PROGRAMME_YEAR = 2200
 #: Bank fields a manager may change after creation (the code is its identity; the fund
 #: counters move only with allocations, disbursements and repayments).
 BANK_UPDATABLE_FIELDS = ("name", "kind", "servicing_fee_percent", "active", "backdate_limit_days")
+#: What the audit row of a new bank records.
+BANK_AUDITED_FIELDS = ("code", *BANK_UPDATABLE_FIELDS)
 #: The most days a bank may date a repayment before the last closed business date.
 MAX_BACKDATE_LIMIT_DAYS = 366
 
@@ -134,13 +137,15 @@ def bank_create(
         raise ApplicationError(str(_("The bank was not created.")), errors)
     try:
         with transaction.atomic():
-            return Bank.objects.create(
+            bank = Bank.objects.create(
                 code=code,
                 name=name.strip(),
                 kind=kind,
                 servicing_fee_percent=Decimal(servicing_fee_percent),
                 active=active,
             )
+            audit_record(actor=actor, action="bank_create", subject=bank, after=field_values(bank, BANK_AUDITED_FIELDS))
+            return bank
     except IntegrityError as exc:  # the same code created at the same moment
         raise ApplicationError(
             str(_("The bank was not created.")),
@@ -164,6 +169,7 @@ def bank_update(*, actor: Any, bank: Bank, **fields: Any) -> Bank:
     if errors:
         raise ApplicationError(str(_("The bank was not changed.")), errors)
     locked = Bank.objects.select_for_update().get(pk=bank.pk)
+    was = field_values(locked, fields)
     for name, value in fields.items():
         if name == "name":
             value = value.strip()
@@ -172,6 +178,9 @@ def bank_update(*, actor: Any, bank: Bank, **fields: Any) -> Bank:
         setattr(locked, name, value)
     if fields:
         locked.save(update_fields=list(fields))
+        before, after = changed(was, field_values(locked, fields))
+        if after:
+            audit_record(actor=actor, action="bank_update", subject=locked, before=before, after=after)
     return locked
 
 
@@ -203,14 +212,23 @@ def allocation_create(*, actor: Any, bank: Bank, year: int, amount: int, note: s
         raise ApplicationError(str(_("The allocation was not recorded.")), errors)
     locked = Bank.objects.select_for_update().get(pk=bank.pk)
     allocation = Allocation.objects.create(bank=locked, year=year, amount=amount, note=note.strip(), created_by=actor)
+    audit_record(
+        actor=actor,
+        action="allocation_create",
+        subject=allocation,
+        after={"bank": locked.code, "year": year, "amount": amount},
+        note=allocation.note,
+        amounts={"amount": amount},
+    )
     Bank.objects.filter(pk=locked.pk).update(allocated=F("allocated") + amount)
     locked.refresh_from_db(fields=["allocated", "disbursed", "principal_repaid"])
     return allocation
 
 
 @transaction.atomic
-def bank_staff_add(*, bank: Bank, user: Any) -> BankStaff:
-    """Make ``user`` staff of ``bank``: the ``bank_staff`` group and a BankStaff row.
+def bank_staff_add(*, bank: Bank, user: Any, actor: Any = None) -> BankStaff:
+    """Make ``user`` staff of ``bank``: the ``bank_staff`` group and a BankStaff row,
+    audited as done by ``actor`` (None: a system job such as the demo seeding).
 
     Adding a user already at this bank changes nothing. Raises ApplicationError on
     ``user`` when the user already works for another bank (one bank per user).
@@ -223,6 +241,10 @@ def bank_staff_add(*, bank: Bank, user: Any) -> BankStaff:
         )
     user.groups.add(Group.objects.get(name=Role.BANK_STAFF))
     staff = existing or BankStaff.objects.create(user=user, bank=bank)
+    if existing is None:
+        audit_record(
+            actor=actor, action="bank_staff_add", subject=user, after={"bank": bank.code, "role": Role.BANK_STAFF}
+        )
     # Role and bank are cached on the user object (config.roles); they just changed.
     for cached in ("_wibawa_roles", "_wibawa_bank_id"):
         user.__dict__.pop(cached, None)

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from audit.services import audit_record, changed, field_values
 from borrowers import identity
 from borrowers.models import Borrower, BorrowerReadLog, Business, Region
 from config.errors import ApplicationError
@@ -26,6 +27,8 @@ from config.roles import Role, UserLike
 DEFAULT_PROGRAMME_REGION_CODE: Final = "33.74"
 DEFAULT_PROGRAMME_REGION_NAME: Final = "Kota Semarang"
 
+#: What the audit row of a new borrower records (personal numbers masked there).
+BORROWER_FIELDS = ("nik", "name", "birth_date", "sex", "phone", "address", "kelurahan", "npwp")
 #: The fields ``borrower_update`` may change (``nik`` is accepted only unchanged).
 BORROWER_UPDATABLE_FIELDS: Final = frozenset(
     {"name", "phone", "address", "kelurahan_code", "npwp", "birth_date", "sex"}
@@ -320,7 +323,9 @@ def borrower_create(
         if Borrower.objects.filter(nik=clean_nik).exists():
             raise ApplicationError(_nik_taken_message(), {"nik": [_nik_taken_message()]}) from exc
         raise
-    Business.objects.create(borrower=borrower, **business_values)
+    business_row = Business.objects.create(borrower=borrower, **business_values)
+    audit_record(actor=actor, action="borrower_create", subject=borrower, after=field_values(borrower, BORROWER_FIELDS))
+    audit_record(actor=actor, action="business_create", subject=business_row, after=business_values)
     return borrower
 
 
@@ -370,10 +375,14 @@ def borrower_update(*, actor: UserLike, borrower: Borrower, **fields: Any) -> Bo
         changes.update(birth_date=birth_date, sex=sex)
     _raise_if_any(errors)
 
+    was = field_values(current, changes)
     for field, value in changes.items():
         setattr(current, field, value)
     if changes:
         current.save(update_fields=[*changes, "updated_at"])
+        before, after = changed(was, field_values(current, changes))
+        if after:
+            audit_record(actor=actor, action="borrower_update", subject=current, before=before, after=after)
     return current
 
 
@@ -414,13 +423,16 @@ def business_create(
         borrower_id=borrower.pk,
     )
     _raise_if_any(errors)
-    return Business.objects.create(borrower=borrower, **values)
+    business = Business.objects.create(borrower=borrower, **values)
+    audit_record(actor=actor, action="business_create", subject=business, after={"borrower": borrower.pk, **values})
+    return business
 
 
 @transaction.atomic
-def borrower_login_create(*, borrower: Borrower, username: str, password: str) -> User:
+def borrower_login_create(*, borrower: Borrower, username: str, password: str, actor: UserLike = None) -> User:
     """Give ``borrower`` a login: a user in the ``borrower`` group linked by
-    ``Borrower.user``. The password is not held to the password validators (demo data
+    ``Borrower.user``, audited as done by ``actor`` (None: a system job such as the demo
+    seeding). The password is not held to the password validators (demo data
     uses a shared one). Raises ApplicationError (``username``) when the borrower already
     has a login or the username is taken."""
     locked = Borrower.objects.select_for_update().get(pk=borrower.pk)
@@ -434,6 +446,12 @@ def borrower_login_create(*, borrower: Borrower, username: str, password: str) -
     user.groups.add(Group.objects.get(name=Role.BORROWER))
     locked.user = user
     locked.save(update_fields=["user", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="borrower_login_create",
+        subject=user,
+        after={"username": user.username, "role": Role.BORROWER, "borrower": locked.pk},
+    )
     borrower.user = user
     return user
 

@@ -7,13 +7,13 @@ from django.contrib.auth import authenticate, login, logout
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import FixedWindowThrottle
+from config.auth_services import token_issue, token_revoke
 from config.errors import ApplicationError, ErrorSerializer
 from config.roles import bank_id_of, borrower_id_of, roles_of
 
@@ -87,8 +87,7 @@ class TokenApi(APIView):
     )
     def post(self, request: Request) -> Response:
         user = _authenticate(request, request.data)
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        return Response({"token": token_issue(user=user)})
 
 
 class TokenRevokeApi(APIView):
@@ -100,7 +99,7 @@ class TokenRevokeApi(APIView):
         tags=["auth"],
     )
     def delete(self, request: Request) -> Response:
-        Token.objects.filter(user=request.user).delete()  # type: ignore[misc]
+        token_revoke(user=request.user)
         return Response(status=204)
 
 

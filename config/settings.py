@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "borrowers",
     "banks",
     "loans",
+    "audit",
     "reports",
     "tasks",
 ]

@@ -1,14 +1,15 @@
 """Admin for loans: products (name and active flag; terms only through the API, as new
-versions), and read-only views of term versions, applications, loans, their schedules
-and the audit trail. Every other write goes through the services, which check state,
-role and rules and write the LoanEvent; the admin never bypasses them."""
+versions), and read-only views of term versions, applications, loans and their
+schedules. Every other write goes through the services, which check state, role and
+rules and write the audit row (audit.admin shows the trail); the admin never bypasses
+them."""
 
 from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
 
-from loans.models import Application, Installment, Loan, LoanEvent, Product, ProductTerms
+from loans.models import Application, Installment, Loan, Product, ProductTerms
 
 TERMS_FIELDS = (
     "version",
@@ -122,18 +123,3 @@ class InstallmentAdmin(ReadOnlyAdmin):
     search_fields = ("loan__contract_number",)
     list_select_related = ("loan",)
     show_full_result_count = False
-
-
-@admin.register(LoanEvent)
-class LoanEventAdmin(ReadOnlyAdmin):
-    """The audit trail is append-only: no one adds, changes or deletes it here (on
-    PostgreSQL a trigger refuses UPDATE and DELETE as well)."""
-
-    list_display = ("at", "application", "loan", "action", "from_state", "to_state", "actor")
-    list_filter = ("action", "to_state")
-    search_fields = ("note", "application__contract_number")
-    list_select_related = ("actor",)
-    date_hierarchy = "at"
-
-    def get_actions(self, request: HttpRequest) -> Any:
-        return {}  # not even the bulk "delete selected"

@@ -385,30 +385,6 @@ class Installment(models.Model):
         return f"{self.loan_id} #{self.number} v{self.schedule_version}"
 
 
-class LoanEvent(models.Model):
-    """The audit trail: one row per action on an application or its loan (who, when,
-    from which state to which, a note and the amounts involved). Append-only: no API
-    edits or deletes it, the admin shows it read-only, and on PostgreSQL a trigger
-    refuses UPDATE and DELETE."""
-
-    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="events")
-    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, null=True, blank=True, related_name="events")
-    action = models.CharField(max_length=32)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
-    at = models.DateTimeField()
-    from_state = models.CharField(max_length=16, blank=True, default="")
-    to_state = models.CharField(max_length=16, blank=True, default="")
-    note = models.TextField(blank=True, default="")
-    amounts = models.JSONField(default=dict, blank=True, help_text="Rupiah amounts involved, by name.")
-
-    class Meta:
-        ordering = ["at", "id"]
-        indexes = [models.Index(fields=["application", "at"])]
-
-    def __str__(self) -> str:
-        return f"{self.action} {self.from_state}->{self.to_state}"
-
-
 class Repayment(models.Model):
     """Money a borrower paid on a loan, as booked by the bank (by hand or from its
     system). Never deleted: a wrong one is reversed, which undoes its allocations and

@@ -6,7 +6,8 @@ from typing import Any
 
 from django.utils.translation import get_language, gettext
 
-from loans.models import Application, LoanEvent
+from audit.models import AuditEntry
+from loans.models import Application
 
 #: Check parameters that are rupiah amounts (shown with thousands separators).
 RUPIAH_PARAMS = frozenset({"principal", "limit", "available"})
@@ -33,7 +34,7 @@ def render_check(check: dict[str, Any]) -> dict[str, Any]:
     return {"name": check["name"], "passed": check["passed"], "message": message}
 
 
-def stage_times(application: Application, events: list[LoanEvent], now: datetime) -> list[dict[str, Any]]:
+def stage_times(application: Application, events: list[AuditEntry], now: datetime) -> list[dict[str, Any]]:
     """Each state the application has been in, when it entered and left it and how many
     seconds it spent there (the current state up to ``now``)."""
     stages: list[dict[str, Any]] = []

@@ -15,13 +15,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.models import AuditEntry
 from banks.models import Bank
 from borrowers.models import Borrower, Business
 from config.api import RupiahField, paginated_response
 from config.errors import ApplicationError, ConflictSerializer, ErrorSerializer
 from config.roles import Role, require_role
 from loans.apis import examples
-from loans.models import Application, LoanEvent, Product
+from loans.models import Application, Product
 from loans.presenters import render_check, stage_times
 from loans.selectors.applications import application_list, application_visible
 from loans.services import applications as services
@@ -128,10 +129,10 @@ class ApplicationDetailSerializer(ApplicationSerializer):
     class Meta:
         ref_name = "ApplicationDetail"
 
-    def _events(self, application: Application) -> list[LoanEvent]:
+    def _events(self, application: Application) -> list[AuditEntry]:
         if not hasattr(application, "_events"):
             application._events = list(  # type: ignore[attr-defined]
-                LoanEvent.objects.filter(application=application).select_related("actor").order_by("at", "id")
+                AuditEntry.objects.filter(application=application).select_related("actor").order_by("at", "id")
             )
         return application._events  # type: ignore[attr-defined]
 

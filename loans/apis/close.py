@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.services import Subject, audit_record
 from config.errors import ApplicationError, ConflictSerializer, ErrorSerializer
 from config.roles import Role, require_role
 from loans.services.close import CloseRunning, business_yesterday, close_running_now, close_status
@@ -152,5 +153,11 @@ class CloseApi(APIView):
         running = close_running_now()
         if running is not None:
             raise CloseRunning(running)
+        audit_record(
+            actor=request.user,
+            action="close_request",
+            subject=Subject("close", until.isoformat(), f"close up to {until.isoformat()}"),
+            after={"until": until},
+        )
         close_catch_up_task.delay(until.isoformat())
         return Response(CloseStateSerializer(close_status()).data, status=202)

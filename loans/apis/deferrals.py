@@ -26,6 +26,7 @@ from loans.apis import examples, examples_deferrals
 from loans.models import Deferral, Loan
 from loans.selectors.applications import loan_visible
 from loans.services import deferrals as services
+from loans.services.write_off import loan_write_off
 
 ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="Bad input: a message per field."),
@@ -272,7 +273,7 @@ class LoanWriteOffApi(APIView):
         loan = _loan_or_404(request, loan_id)
         require_role(request.user, Role.MANAGER)
         data = _parse(self.InputSerializer, request)
-        loan = services.loan_write_off(
+        loan = loan_write_off(
             actor=request.user,
             loan_id=loan.pk,
             reason=data["reason"],

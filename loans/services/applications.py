@@ -6,7 +6,7 @@ approval, by the city office) end it.
 
 Every transition locks the application row, checks the actor's role (403), the current
 state (409, naming it) and the rules (400), changes the state and writes its
-:class:`LoanEvent` in the same transaction. Disbursement also draws on the bank's fund
+audit row (:func:`audit.services.audit_record`) in the same transaction. Disbursement also draws on the bank's fund
 under the bank's row lock and, after commit, enqueues the task that stores the schedule.
 """
 
@@ -23,13 +23,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.services import audit_entry, audit_record, audit_record_many, field_values
 from banks.models import Bank
 from banks.services import bank_fund_draw
 from borrowers.models import Borrower, Business
 from config.errors import ApplicationError, StateConflict
 from config.roles import Role, bank_id_of, borrower_id_of, has_role
 from loans import eligibility
-from loans.models import Application, Loan, LoanEvent, Product, ProductTerms
+from loans.models import Application, Loan, Product, ProductTerms
 from loans.presenters import render_check, rupiah_digits
 from loans.schedule import LoanTerms, ScheduleError, build_schedule
 from loans.selectors.products import product_terms_on
@@ -41,6 +42,16 @@ OFFICE_STATES = (State.DRAFT, State.SUBMITTED, State.FIELD_VERIFIED)
 BANK_STATES = (State.FORWARDED, State.CREDIT_CHECKED, State.APPROVED)
 WITHDRAWABLE_STATES = (State.DRAFT, State.SUBMITTED, State.FIELD_VERIFIED, State.FORWARDED, State.CREDIT_CHECKED)
 PROGRAMME_PRODUCT = "WIBAWA"
+#: What the audit row of a new application records.
+CREATED_FIELDS = ("borrower", "business", "bank", "terms", "principal", "tenor_months", "collateral", "purpose")
+#: The fields each workflow step sets, recorded in its audit row besides the state.
+STEP_FIELDS = {
+    "field_verify": ("visited_on", "visit_latitude", "visit_longitude"),
+    "credit_check": ("credit_result",),
+    "approve": ("contract_number", "terms", "principal", "tenor_months", "collateral"),
+    "reject": ("end_reason",),
+    "withdraw": ("end_reason",),
+}
 
 
 # --- helpers ------------------------------------------------------------------------
@@ -69,7 +80,7 @@ def _lock(application_id: int) -> Application:
     return Application.objects.select_for_update(of=("self",)).select_related("terms").get(pk=application_id)
 
 
-def _event(
+def _moved(
     application: Application,
     *,
     action: str,
@@ -78,18 +89,19 @@ def _event(
     from_state: str,
     note: str = "",
     amounts: dict[str, int] | None = None,
-    loan: Loan | None = None,
-) -> LoanEvent:
-    return LoanEvent.objects.create(
-        application=application,
-        loan=loan,
+) -> None:
+    """The audit row of a workflow step: the state moved and the fields the step set."""
+    audit_record(
+        actor=actor,
         action=action,
-        actor=actor if getattr(actor, "pk", None) else None,
+        subject=application,
         at=at,
         from_state=from_state,
         to_state=application.state,
+        before={"state": from_state},
+        after={"state": application.state, **field_values(application, STEP_FIELDS.get(action, ()))},
         note=note,
-        amounts=amounts or {},
+        amounts=amounts,
     )
 
 
@@ -266,7 +278,15 @@ def application_create(
     )
     application_run_checks(application=application, terms=terms, at=now)
     application.save()
-    _event(application, action="create", actor=actor, at=now, from_state="", amounts={"principal": principal})
+    audit_record(
+        actor=actor,
+        action="create",
+        subject=application,
+        at=now,
+        to_state=application.state,
+        after=field_values(application, CREATED_FIELDS),
+        amounts={"principal": principal},
+    )
     return application
 
 
@@ -299,7 +319,7 @@ def _submit(*, actor: Any, application_id: int) -> tuple[Application, list[eligi
     from_state = _move(
         application, State.SUBMITTED, at=now, fields=["checks", "checks_run_at", "submitted_by", "submitted_at"]
     )
-    _event(application, action="submit", actor=actor, at=now, from_state=from_state)
+    _moved(application, action="submit", actor=actor, at=now, from_state=from_state)
     return application, []
 
 
@@ -341,7 +361,7 @@ def application_field_verify(
         application.visit_photo = photo
         fields.append("visit_photo")
     from_state = _move(application, State.FIELD_VERIFIED, at=now, fields=fields)
-    _event(application, action="field_verify", actor=actor, at=now, from_state=from_state, note=notes)
+    _moved(application, action="field_verify", actor=actor, at=now, from_state=from_state, note=notes)
     return application
 
 
@@ -354,7 +374,7 @@ def application_forward(*, actor: Any, application_id: int, note: str = "") -> A
     now = timezone.now()
     application.forwarded_at = now
     from_state = _move(application, State.FORWARDED, at=now, fields=["forwarded_at"])
-    _event(application, action="forward", actor=actor, at=now, from_state=from_state, note=note)
+    _moved(application, action="forward", actor=actor, at=now, from_state=from_state, note=note)
     return application
 
 
@@ -379,7 +399,7 @@ def application_credit_check(*, actor: Any, application_id: int, result: str, no
     from_state = _move(
         application, State.CREDIT_CHECKED, at=now, fields=["credit_result", "credit_notes", "credit_checked_by"]
     )
-    _event(application, action="credit_check", actor=actor, at=now, from_state=from_state, note=f"{result}: {notes}")
+    _moved(application, action="credit_check", actor=actor, at=now, from_state=from_state, note=f"{result}: {notes}")
     return application
 
 
@@ -475,7 +495,7 @@ def _approve(
     except IntegrityError as exc:
         # Another approval took the same contract number at the same moment.
         raise _contract_number_taken() from exc
-    _event(
+    _moved(
         application,
         action="approve",
         actor=actor,
@@ -600,16 +620,17 @@ def applications_disburse(*, actor: Any, disbursements: Sequence[Disbursement]) 
         Application.objects.filter(pk__in=pks).update(
             state=State.DISBURSED, state_changed_at=now, disbursed_on=disbursed_on
         )
-    actor_id = actor.pk if getattr(actor, "pk", None) else None
-    LoanEvent.objects.bulk_create(
-        LoanEvent(
-            application_id=application.pk,
-            loan_id=loan.pk,
+    audit_record_many(
+        audit_entry(
+            actor=actor,
             action="disburse",
-            actor_id=actor_id,
+            subject=application,
+            loan=loan,
             at=now,
             from_state=State.APPROVED,
             to_state=State.DISBURSED,
+            before={"state": State.APPROVED},
+            after={"state": State.DISBURSED, "disbursed_on": application.disbursed_on, "loan": loan.pk},
             amounts={"principal": loan.principal},
         )
         for application, loan in zip(applications, loans, strict=True)
@@ -717,5 +738,5 @@ def _end(application: Application, state: str, *, actor: Any, reason: str, actio
     now = timezone.now()
     application.end_reason = reason
     from_state = _move(application, state, at=now, fields=["end_reason"])
-    _event(application, action=action, actor=actor, at=now, from_state=from_state, note=reason)
+    _moved(application, action=action, actor=actor, at=now, from_state=from_state, note=reason)
     return application

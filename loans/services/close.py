@@ -73,6 +73,7 @@ from django.db.models.functions import Least
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.services import Subject, audit_record
 from banks.models import Allocation, Bank
 from config.errors import ApplicationError, StateConflict
 from loans.models import (
@@ -719,15 +720,23 @@ def close_finish(*, run_id: int) -> CloseRun:
         run.chunks_done = run.chunks
         run.finished_at = timezone.now()
         run.save(update_fields=["status", "chunks_done", "finished_at"])
+        audit_record(actor=None, action="close_finish", subject=run, after={"status": run.status, "loans": run.loans})
     logger.info("closed %s: %s loans in %s chunks", run.business_date, run.loans, run.chunks)
     return run
 
 
 def close_fail(*, run_id: int, error: str) -> None:
     """Mark a running run failed (the next catch-up closes its date again)."""
-    CloseRun.objects.filter(pk=run_id, status=CloseRun.Status.RUNNING).update(
+    if CloseRun.objects.filter(pk=run_id, status=CloseRun.Status.RUNNING).update(
         status=CloseRun.Status.FAILED, finished_at=timezone.now(), error=error[:2000]
-    )
+    ):
+        audit_record(
+            actor=None,
+            action="close_fail",
+            subject=Subject("closerun", str(run_id), f"close run {run_id}"),
+            after={"status": "failed"},
+            note=error,
+        )
     logger.error("close run %s failed: %s", run_id, error)
 
 

@@ -6,23 +6,20 @@ effect from the next close; the loans' stored classes are not recomputed here.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import partial
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from audit.services import Subject, audit_record
 from config.errors import ApplicationError
 from config.roles import Role, has_role
 from loans.collectibility import BPR, COMMERCIAL, Grade, TableError, validate_table
 from loans.models import CollectibilityClass
-
-logger = logging.getLogger(__name__)
 
 BANK_KINDS = (COMMERCIAL, BPR)
 #: Storage limits of a row (``CollectibilityClass``).
@@ -68,17 +65,6 @@ def _stored(row: CollectibilityClass) -> Grade:
     return Grade(row.grade, row.name, row.min_days, Decimal(row.provision_percent))
 
 
-def _log_change(actor: Any, change: TableChange) -> None:
-    logger.info(
-        "collectibility table %s changed by %s (user %s): %s -> %s",
-        change.bank_kind,
-        actor.get_username(),
-        actor.pk,
-        [tuple(map(str, row)) for row in change.previous],
-        [tuple(map(str, row)) for row in change.grades],
-    )
-
-
 @transaction.atomic
 def collectibility_table_update(*, actor: Any, bank_kind: str, rows: Sequence[Grade]) -> TableChange:
     """Replace the collectibility table of ``bank_kind`` (``commercial`` or ``bpr``)
@@ -86,10 +72,9 @@ def collectibility_table_update(*, actor: Any, bank_kind: str, rows: Sequence[Gr
     starting later than the one before, provision rates from 0 to 100 percent with at
     most 2 decimals (:func:`loans.collectibility.validate_table`).
 
-    The kind's rows are locked and rewritten in one transaction. There is no
-    application to hang a ``LoanEvent`` on, so the audit record is an INFO log line
-    (who, the old rows and the new), written once the transaction has committed. The
-    next nightly close classes loans by the new table.
+    The kind's rows are locked and rewritten in one transaction, with an audit row (who,
+    the old rows and the new) in the same transaction. The next nightly close classes
+    loans by the new table.
 
     Raises PermissionDenied (403) unless ``actor`` is the programme manager, and
     ApplicationError (400, messages by field) for an unknown kind or a table that
@@ -125,5 +110,11 @@ def collectibility_table_update(*, actor: Any, bank_kind: str, rows: Sequence[Gr
         row.provision_percent = grade.provision_percent
         row.save()
     change = TableChange(bank_kind=bank_kind, grades=grades, previous=previous)
-    transaction.on_commit(partial(_log_change, actor, change))
+    audit_record(
+        actor=actor,
+        action="collectibility_table_update",
+        subject=Subject("collectibility_table", bank_kind, f"collectibility table {bank_kind}"),
+        before={"grades": [row._asdict() for row in previous]},
+        after={"grades": [row._asdict() for row in grades]},
+    )
     return change

@@ -1,4 +1,4 @@
-"""Deferrals (penundaan, the 2020 relief precedent) and write-off (hapus buku).
+"""Deferrals (penundaan, the 2020 relief precedent); write-off is in :mod:`loans.services.write_off`.
 
 A deferral moves a loan's unpaid installments ``months`` later. One side asks (the city
 office or the loan's bank), the other decides; an approval writes the loan's schedule
@@ -15,15 +15,10 @@ after its own: on a loan disbursed 31 January, the installment due 28 February m
 three months falls due on 31 May, not 28 May. (A due date that is on no slot of the
 calendar, which only a hand-made change can give, is moved from itself.)
 
-Write-off: a programme manager writes off a loan in collectibility class 5 (macet),
-with a reason. The loan leaves the open statuses; the bank's fund counters do not move
-(the principal did not come back). Repayments after write-off (recoveries) are still
-booked by the repayment service.
-
 Every service locks the loan row (``select_for_update``) before it reads the loan's
 deferrals or schedule, checks the actor's role (403), the states (409, naming the
-state) and the rules (400, naming the field), and writes its :class:`LoanEvent` in
-the same transaction.
+state) and the rules (400, naming the field), and writes its audit row
+(:func:`audit.services.audit_record`) in the same transaction.
 """
 
 from __future__ import annotations
@@ -39,15 +34,14 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.services import audit_record, field_values
 from config.errors import ApplicationError, StateConflict
 from config.roles import Role, bank_id_of, has_role
 from loans.dates import add_months, next_business_day
-from loans.models import Deferral, DeferralCollectibility, Installment, Loan, LoanEvent, RepaymentAllocation
+from loans.models import Deferral, DeferralCollectibility, Installment, Loan, RepaymentAllocation
 
 MIN_MONTHS = 1
 MAX_MONTHS = 12
-#: The collectibility class a loan must be in to be written off (macet).
-WRITE_OFF_CLASS = 5
 
 Mode = Deferral.Mode
 Side = Deferral.Side
@@ -216,20 +210,6 @@ def _require_schedule_ready(loan: Loan) -> None:
         )
 
 
-def _event(loan: Loan, *, action: str, actor: Any, at: Any, from_state: str, note: str, amounts: Any = None) -> None:
-    LoanEvent.objects.create(
-        application_id=loan.application_id,
-        loan=loan,
-        action=action,
-        actor=actor if getattr(actor, "pk", None) else None,
-        at=at,
-        from_state=from_state,
-        to_state=loan.status,
-        note=note,
-        amounts=amounts or {},
-    )
-
-
 def _current_rows(loan: Loan) -> list[Installment]:
     return list(Installment.objects.filter(loan=loan, schedule_version=loan.schedule_version).order_by("number", "id"))
 
@@ -335,12 +315,15 @@ def deferral_request(
         requested_at=now,
     )
     extends = f" (extension of {extension_of.pk})" if extension_of else ""
-    _event(
-        loan,
-        action="deferral_requested",
+    audit_record(
         actor=actor,
+        action="deferral_requested",
+        subject=deferral,
+        loan=loan,
         at=now,
         from_state=loan.status,
+        to_state=loan.status,
+        after=field_values(deferral, ("state", "months", "mode", "extension_of", "requested_side")),
         note=f"deferral {deferral.pk}{extends}: {months} months, {mode}. {reason}",
     )
     return deferral
@@ -525,12 +508,20 @@ def deferral_approve(*, actor: Any, deferral_id: int, note: str = "") -> Deferra
         ]
     )
     loan.save(update_fields=fields)
-    _event(
-        loan,
-        action="deferral_approved",
+    audit_record(
         actor=actor,
+        action="deferral_approved",
+        subject=deferral,
+        loan=loan,
         at=now,
         from_state=loan.status,
+        to_state=loan.status,
+        before={"state": Deferral.State.REQUESTED, "schedule_version": from_version},
+        after={
+            "state": deferral.state,
+            "schedule_version": loan.schedule_version,
+            **field_values(deferral, ("hold_class", "hold_until")),
+        },
         note=f"deferral {deferral.pk}: {deferral.months} months, {deferral.mode}; "
         f"schedule v{from_version} -> v{loan.schedule_version}. {deferral.decision_note}".strip(),
         amounts={"principal": version.moved_principal, "interest": version.moved_interest},
@@ -553,63 +544,16 @@ def deferral_reject(*, actor: Any, deferral_id: int, note: str) -> Deferral:
     deferral.decided_at = now
     deferral.decision_note = note
     deferral.save(update_fields=["state", "decided_by", "decided_at", "decision_note"])
-    _event(
-        loan,
-        action="deferral_rejected",
+    audit_record(
         actor=actor,
+        action="deferral_rejected",
+        subject=deferral,
+        loan=loan,
         at=now,
         from_state=loan.status,
+        to_state=loan.status,
+        before={"state": Deferral.State.REQUESTED},
+        after={"state": deferral.state},
         note=f"deferral {deferral.pk}: {note}",
     )
     return deferral
-
-
-# --- write-off -----------------------------------------------------------------------------
-
-
-@transaction.atomic
-def loan_write_off(*, actor: Any, loan_id: int, reason: str, on: date) -> Loan:
-    """Write off (hapus buku) an open loan in collectibility class 5, by a programme
-    manager, with a reason, on a date not in the future nor before disbursement. The
-    loan becomes ``written_off`` with its outstanding principal recorded as written
-    off; nothing moves on the bank's fund counters (the principal did not come back).
-    The schedule stays, and later repayments (recoveries) are booked as usual.
-
-    Raises PermissionDenied (not a manager), StateConflict (the loan not open) and
-    ApplicationError (no reason, a bad date, a class other than 5: ``collectibility``)."""
-    loan = _lock_loan(loan_id)
-    if not has_role(actor, Role.MANAGER):
-        raise PermissionDenied(_("Only a programme manager may write a loan off."))
-    _require_open(loan)
-    errors: dict[str, list[str]] = {}
-    reason = (reason or "").strip()
-    if not reason:
-        errors["reason"] = [_("This field is required.")]
-    today = timezone.localdate()
-    if on > today:
-        errors["on"] = [_("Must not be in the future.")]
-    elif on < loan.disbursed_on:
-        errors["on"] = [_("Must not be before the disbursement.")]
-    if loan.collectibility != WRITE_OFF_CLASS:
-        errors["collectibility"] = [
-            _("Only a loan in class %(needed)d (macet) can be written off; this one is in class %(grade)d.")
-            % {"needed": WRITE_OFF_CLASS, "grade": loan.collectibility}
-        ]
-    if errors:
-        raise ApplicationError(_("This loan cannot be written off."), errors)
-    from_state = loan.status
-    loan.status = Loan.Status.WRITTEN_OFF
-    loan.written_off_on = on
-    loan.written_off_principal = loan.outstanding_principal
-    loan.write_off_reason = reason
-    loan.save(update_fields=["status", "written_off_on", "written_off_principal", "write_off_reason"])
-    _event(
-        loan,
-        action="loan_written_off",
-        actor=actor,
-        at=timezone.now(),
-        from_state=from_state,
-        note=reason,
-        amounts={"principal": loan.written_off_principal},
-    )
-    return loan

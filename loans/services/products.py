@@ -18,6 +18,7 @@ from django.db.models import Max, Q
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from audit.services import audit_record
 from borrowers.models import Region
 from config.errors import ApplicationError
 from loans import money
@@ -218,7 +219,9 @@ def product_terms_create(*, actor: Any, product: Product, **terms: Any) -> Produ
             Q(valid_to__isnull=True) | Q(valid_to__gt=previous_day)
         ).update(valid_to=previous_day)
     version = (ProductTerms.objects.filter(product=product).aggregate(Max("version"))["version__max"] or 0) + 1
-    return ProductTerms.objects.create(product=product, version=version, created_by=actor, **values)
+    created = ProductTerms.objects.create(product=product, version=version, created_by=actor, **values)
+    audit_record(actor=actor, action="product_terms_create", subject=created, after={"version": version, **values})
+    return created
 
 
 @transaction.atomic
@@ -246,6 +249,9 @@ def product_create(*, actor: Any, code: str, name: str, terms: dict[str, Any]) -
     try:
         with transaction.atomic():
             product = Product.objects.create(code=code, name=name.strip())
+            audit_record(
+                actor=actor, action="product_create", subject=product, after={"code": code, "name": product.name}
+            )
     except IntegrityError as exc:  # the same code created at the same moment
         raise ApplicationError(
             str(_("The product was not created.")),

@@ -39,11 +39,12 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.services import audit_record, field_values
 from banks.services import bank_fund_repaid
 from config.errors import ApplicationError, IdempotencyMismatch, StateConflict
 from config.roles import bank_id_of
 from loans import waterfall
-from loans.models import Installment, Loan, LoanEvent, Repayment, RepaymentAllocation
+from loans.models import Installment, Loan, Repayment, RepaymentAllocation
 from loans.presenters import rupiah_digits
 from loans.selectors.servicing import business_date_last_closed
 
@@ -219,22 +220,6 @@ class _Ledger:
         today = timezone.localdate()
         late = loan.oldest_unpaid_due is not None and loan.oldest_unpaid_due < today
         loan.status = Loan.Status.OVERDUE if late else Loan.Status.ACTIVE
-
-
-def _event(
-    loan: Loan, *, action: str, actor: Any, at: datetime, from_status: str, note: str, amounts: dict[str, int]
-) -> None:
-    LoanEvent.objects.create(
-        application_id=loan.application_id,
-        loan=loan,
-        action=action,
-        actor=actor,
-        at=at,
-        from_state=from_status,
-        to_state=loan.status,
-        note=note,
-        amounts=amounts,
-    )
 
 
 def _above_payoff(repayment: Repayment, payoff_amount: int) -> ApplicationError:
@@ -418,12 +403,15 @@ def _post(*, actor: Any, loan_id: int, request: RepaymentRequest, digest: str, a
     ledger.save()
     for item in (repayment, *later):
         item.save(update_fields=["payoff", "interest_waived"])
-    _event(
-        loan,
-        action="repayment_posted",
+    audit_record(
         actor=actor,
+        action="repayment_posted",
+        subject=repayment,
+        loan=loan,
         at=at,
-        from_status=from_status,
+        from_state=from_status,
+        to_state=loan.status,
+        after=field_values(repayment, ("amount", "paid_on", "channel", "reference", "status", "payoff")),
         note=_("Repayment %(reference)s of %(on)s") % {"reference": request.reference, "on": request.paid_on}
         + (_("; repayments %(ids)s applied again after it") % {"ids": [r.pk for r in later]} if later else ""),
         amounts={
@@ -491,12 +479,16 @@ def repayment_reverse(*, actor: Any, repayment_id: int, reason: str, at: datetim
         )
         for item in later:
             item.save(update_fields=["payoff", "interest_waived"])
-        _event(
-            loan,
-            action="repayment_reversed",
+        audit_record(
             actor=actor,
+            action="repayment_reversed",
+            subject=repayment,
+            loan=loan,
             at=at,
-            from_status=from_status,
+            from_state=from_status,
+            to_state=loan.status,
+            before={"status": Repayment.Status.BOOKED},
+            after={"status": repayment.status},
             note=reason + (_("; repayments %(ids)s applied again") % {"ids": [r.pk for r in later]} if later else ""),
             amounts={"amount": repayment.amount, "outstanding_principal": loan.outstanding_principal},
         )

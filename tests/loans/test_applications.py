@@ -8,9 +8,10 @@ import pytest
 from django.db import DatabaseError, connection, connections
 from django.utils import timezone
 
+from audit.models import AuditEntry
 from banks.models import Bank
 from config.errors import ApplicationError, StateConflict
-from loans.models import Application, Loan, LoanEvent, ProductTerms
+from loans.models import Application, Loan, ProductTerms
 from loans.services import applications as services
 from tests.factories import BorrowerFactory, BusinessFactory, ProductTermsFactory, UserFactory, bank_user, funded_bank
 from tests.loans.conftest import Programme
@@ -121,7 +122,7 @@ def test_submit_refuses_failing_checks_and_stores_them(api_client: Any, programm
     application.refresh_from_db()
     assert application.state == "draft"
     assert application.checks_run_at is not None
-    assert not LoanEvent.objects.filter(application=application, action="submit").exists()
+    assert not AuditEntry.objects.filter(application=application, action="submit").exists()
 
 
 @pytest.mark.parametrize(
@@ -241,7 +242,7 @@ def test_borrower_reads_own_application_and_may_only_withdraw_it(api_client: Any
     answer = post(api_client, user, f"applications/{application.pk}/withdraw/", {"reason": "Tidak jadi"})
     assert answer.status_code == 200
     assert answer.json()["state"] == "withdrawn"
-    assert LoanEvent.objects.get(application=application, action="withdraw").actor_id == user.pk
+    assert AuditEntry.objects.get(application=application, action="withdraw").actor_id == user.pk
     other = BusinessFactory.create(started_on=date(2015, 1, 1))
     foreign = programme.draft(borrower=other.borrower, business=other)
     assert get(api_client, user, f"applications/{foreign.pk}/").status_code == 404
@@ -371,9 +372,9 @@ def test_list_sorts_by_waiting_time_and_filters(api_client: Any, programme: Prog
 @pytest.mark.postgres
 def test_audit_trail_refuses_update_and_delete_in_postgres(programme: Programme) -> None:
     application = programme.draft()
-    event = LoanEvent.objects.get(application=application)
+    event = AuditEntry.objects.get(application=application)
     with pytest.raises(DatabaseError, match="append-only"):
-        LoanEvent.objects.filter(pk=event.pk).update(note="changed")
+        AuditEntry.objects.filter(pk=event.pk).update(note="changed")
     assert connection.vendor == "postgresql"
 
 
@@ -452,7 +453,7 @@ def test_batch_disbursement_over_the_api(
     assert all(isinstance(row["loan"], int) for row in rows)
     assert len(callbacks) == 1  # one schedule task for the batch
     assert Bank.objects.get(pk=programme.pasar.pk).disbursed == 15_000_000
-    assert LoanEvent.objects.filter(action="disburse").count() == 3
+    assert AuditEntry.objects.filter(action="disburse").count() == 3
 
 
 def test_batch_disbursement_is_all_or_nothing(programme: Programme) -> None:

@@ -1,7 +1,6 @@
 """The collectibility tables by bank kind: read by every staff role, replaced whole by
-the programme manager, validated with the pure rule and logged with the old rows."""
+the programme manager, validated with the pure rule and audited with the old rows."""
 
-import logging
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -11,6 +10,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from rest_framework.test import APIClient
 
+from audit.models import AuditEntry
 from config.errors import ApplicationError
 from loans.collectibility import BPR, COMMERCIAL, DEFAULT_TABLES, Grade
 from loans.models import CollectibilityClass, Loan
@@ -101,30 +101,34 @@ def test_who_reads_the_tables(users: dict[str, User | None], api_client: APIClie
 # --- editing ------------------------------------------------------------------------
 
 
-def test_manager_replaces_a_table_and_it_is_logged(
-    users: dict[str, User | None],
-    api_client: APIClient,
-    caplog: pytest.LogCaptureFixture,
-    django_capture_on_commit_callbacks: Any,
-) -> None:
-    caplog.set_level(logging.INFO, logger="loans.services.collectibility")
-
-    with django_capture_on_commit_callbacks(execute=True):
-        response = as_user(api_client, users["manager"]).put(
-            "/api/v1/collectibility/bpr/", {"grades": EDITED}, format="json"
-        )
+def test_manager_replaces_a_table_and_it_is_audited(users: dict[str, User | None], api_client: APIClient) -> None:
+    response = as_user(api_client, users["manager"]).put(
+        "/api/v1/collectibility/bpr/", {"grades": EDITED}, format="json"
+    )
 
     assert response.status_code == 200, response.json()
     assert response.json() == {"bank_kind": "bpr", "grades": EDITED, "previous": BPR_DEFAULTS}
     assert stored(BPR)[3] == (4, "Diragukan", 151, Decimal("50.00"))
     assert stored(BPR)[0] == (1, "Lancar", 0, Decimal("1.00"))
     assert stored(COMMERCIAL) == [tuple(row) for row in DEFAULT_TABLES[COMMERCIAL]]
-    [record] = [r for r in caplog.records if r.name == "loans.services.collectibility"]
-    assert record.levelno == logging.INFO
-    message = record.getMessage()
-    assert "collectibility table bpr changed by programme-manager" in message
-    assert "('4', 'Diragukan', '121', '50.00')" in message  # the old row
-    assert "('4', 'Diragukan', '151', '50.00')" in message  # the new one
+    [entry] = AuditEntry.objects.filter(subject_type="collectibility_table")
+    assert entry.actor is not None
+    assert (entry.actor.username, entry.action, entry.subject_id) == (
+        "programme-manager",
+        "collectibility_table_update",
+        "bpr",
+    )
+    old_row, new_row = entry.before["grades"][3], entry.after["grades"][3]
+    assert (old_row["name"], old_row["min_days"], Decimal(old_row["provision_percent"])) == (
+        "Diragukan",
+        121,
+        Decimal("50.00"),
+    )
+    assert (new_row["name"], new_row["min_days"], Decimal(new_row["provision_percent"])) == (
+        "Diragukan",
+        151,
+        Decimal("50.00"),
+    )
 
 
 def test_the_next_readers_use_the_edited_table(users: dict[str, User | None], api_client: APIClient) -> None:

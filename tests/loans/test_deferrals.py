@@ -14,9 +14,10 @@ from django.db import connections
 from django.db.models import Sum
 from django.utils import timezone
 
+from audit.models import AuditEntry
 from banks.models import Bank
 from config.errors import ApplicationError, StateConflict
-from loans.models import Deferral, Installment, Loan, LoanEvent, ProductTerms, Repayment, RepaymentAllocation
+from loans.models import Deferral, Installment, Loan, ProductTerms, Repayment, RepaymentAllocation
 from loans.services.deferrals import calendar_mover, deferral_approve, deferral_reject, deferral_request
 from tests.factories import ProductTermsFactory, UserFactory, bank_user, funded_bank, serviced_loan
 
@@ -139,7 +140,7 @@ def test_the_city_office_asks_and_the_loans_bank_approves(world: World) -> None:
     assert (deferral.decided_by, deferral.decision_note) == (world.pasar_staff, "Disetujui")
     assert deferral.decided_at is not None
     assert (deferral.from_version, deferral.to_version, loan.schedule_version) == (1, 2, 2)
-    events = list(LoanEvent.objects.filter(loan=loan).order_by("id").values_list("action", "actor", "amounts"))
+    events = list(AuditEntry.objects.filter(loan=loan).order_by("id").values_list("action", "actor", "amounts"))
     assert events == [
         ("deferral_requested", world.officer.pk, {}),
         ("deferral_approved", world.pasar_staff.pk, {"principal": 5_000_000, "interest": 150_000}),
@@ -209,7 +210,7 @@ def test_reject_needs_a_note_and_leaves_the_schedule(world: World) -> None:
     assert loan.schedule_version == 1
     assert rows(loan) == before
     assert Installment.objects.filter(loan=loan).count() == 12
-    assert LoanEvent.objects.filter(loan=loan, action="deferral_rejected").count() == 1
+    assert AuditEntry.objects.filter(loan=loan, action="deferral_rejected").count() == 1
     # A rejected request does not block a new one.
     assert ask(world, loan).state == "requested"
 
@@ -397,7 +398,7 @@ def test_principal_and_interest_moves_every_unpaid_installment_flat(world: World
     assert loan.oldest_unpaid_due == date(2026, 7, 31)
     assert (deferral.hold_class, deferral.hold_until) == (2, date(2026, 7, 30))
     assert (loan.collectibility_hold, loan.hold_until) == (2, date(2026, 7, 30))
-    event = LoanEvent.objects.get(loan=loan, action="deferral_approved")
+    event = AuditEntry.objects.get(loan=loan, action="deferral_approved")
     assert event.amounts == {"principal": 4_066_666, "interest": 112_500}
     assert event.application_id == loan.application_id
 
@@ -435,7 +436,7 @@ def test_principal_only_keeps_interest_at_its_dates_and_moves_principal_flat(wor
     assert loan.oldest_unpaid_due == date(2026, 5, 31)
     # Payments of principal resume on 31 July, where #3's principal now falls due.
     assert (loan.collectibility_hold, loan.hold_until) == (2, date(2026, 7, 30))
-    event = LoanEvent.objects.get(loan=loan, action="deferral_approved")
+    event = AuditEntry.objects.get(loan=loan, action="deferral_approved")
     assert event.amounts == {"principal": 4_066_666, "interest": 0}
 
 
@@ -831,4 +832,4 @@ def test_two_approvals_at_once_write_one_version() -> None:
     assert loan.schedule_version == 2
     assert Installment.objects.filter(loan=loan).values("schedule_version").distinct().count() == 2
     assert Installment.objects.filter(loan=loan, schedule_version=2).count() == 12
-    assert LoanEvent.objects.filter(loan=loan, action="deferral_approved").count() == 1
+    assert AuditEntry.objects.filter(loan=loan, action="deferral_approved").count() == 1

@@ -10,8 +10,9 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from audit.models import AuditEntry
 from config.errors import ApplicationError
-from loans.models import LoanEvent, Product, ProductTerms
+from loans.models import Product, ProductTerms
 from loans.selectors.products import product_list, product_terms_on, terms_in_force
 from loans.services.products import product_create, product_terms_create
 from tests.factories import BorrowerFactory, UserFactory, bank_user, funded_bank
@@ -426,15 +427,15 @@ def test_admin_shows_products_and_terms_but_never_edits_terms(admin_client: Any,
     assert ProductTerms.objects.get(pk=terms.pk).annual_rate == Decimal("3")
 
 
-@pytest.mark.parametrize("model", ["loanevent", "application", "loan", "installment"])
+@pytest.mark.parametrize("model", ["audit/auditentry", "loans/application", "loans/loan", "loans/installment"])
 def test_admin_lists_the_workflow_read_only(admin_client: Any, model: str) -> None:
-    assert admin_client.get(f"/admin/loans/{model}/").status_code == 200
-    assert admin_client.get(f"/admin/loans/{model}/add/").status_code == 403
+    assert admin_client.get(f"/admin/{model}/").status_code == 200
+    assert admin_client.get(f"/admin/{model}/add/").status_code == 403
 
 
-def test_admin_refuses_to_add_change_or_delete_loan_events(admin_user: User, rf: Any) -> None:
-    model_admin = django_admin.site._registry[LoanEvent]
-    request = rf.get("/admin/loans/loanevent/")
+def test_admin_refuses_to_add_change_or_delete_audit_entries(admin_user: User, rf: Any) -> None:
+    model_admin = django_admin.site._registry[AuditEntry]
+    request = rf.get("/admin/audit/auditentry/")
     request.user = admin_user
     assert not model_admin.has_add_permission(request)
     assert not model_admin.has_change_permission(request)

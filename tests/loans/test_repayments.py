@@ -15,9 +15,10 @@ from django.db import connections
 from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
+from audit.models import AuditEntry
 from banks.models import Bank
 from config.errors import ApplicationError, StateConflict
-from loans.models import Installment, Loan, LoanEvent, Repayment, RepaymentAllocation
+from loans.models import Installment, Loan, Repayment, RepaymentAllocation
 from loans.services.repayments import RepaymentRequest, repayment_post, repayment_reverse
 from tests.factories import ProductTermsFactory, UserFactory, bank_user, funded_bank, serviced_loan
 
@@ -90,7 +91,7 @@ def test_an_installment_paid_on_time(world: World) -> None:
     assert paid(world.loan)[0] == (100_000, 3_000, world.due(1))
     world.bank.refresh_from_db()
     assert (world.bank.principal_repaid, world.bank.interest_collected) == (100_000, 3_000)
-    event = LoanEvent.objects.get(loan=world.loan, action="repayment_posted")
+    event = AuditEntry.objects.get(loan=world.loan, action="repayment_posted")
     assert event.amounts["principal"] == 100_000
     assert event.actor == world.staff
 
@@ -272,7 +273,7 @@ def test_a_reversal_undoes_the_split_and_reruns_later_repayments(world: World, e
     assert world.loan.outstanding_principal == PRINCIPAL - 97_000
     world.bank.refresh_from_db()
     assert (world.bank.principal_repaid, world.bank.interest_collected) == (97_000, 6_000)
-    assert LoanEvent.objects.filter(loan=world.loan, action="repayment_reversed", actor=world.staff2).exists()
+    assert AuditEntry.objects.filter(loan=world.loan, action="repayment_reversed", actor=world.staff2).exists()
 
 
 def test_reversing_a_payoff_reopens_the_loan(world: World) -> None:

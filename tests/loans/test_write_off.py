@@ -8,10 +8,12 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone, translation
 
+from audit.models import AuditEntry
 from banks.models import Bank
 from config.errors import ApplicationError, StateConflict
-from loans.models import Loan, LoanEvent
-from loans.services.deferrals import deferral_request, loan_write_off
+from loans.models import Loan
+from loans.services.deferrals import deferral_request
+from loans.services.write_off import loan_write_off
 from tests.factories import ProductTermsFactory, UserFactory, bank_user, funded_bank, serviced_loan
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +57,7 @@ def test_manager_writes_off_a_class_5_loan(bank: Bank, manager: Any) -> None:
     assert (loan.written_off_on, loan.written_off_principal, loan.write_off_reason) == (on, 4_166_666, REASON)
     assert loan.outstanding_principal == 4_166_666
     assert counters(bank) == before
-    event = LoanEvent.objects.get(loan=loan, action="loan_written_off")
+    event = AuditEntry.objects.get(loan=loan, action="loan_written_off")
     assert (event.from_state, event.to_state, event.note) == ("overdue", "written_off", REASON)
     assert event.amounts == {"principal": 4_166_666}
     assert (event.actor, event.application_id) == (manager, loan.application_id)
