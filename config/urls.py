@@ -12,5 +12,6 @@ urlpatterns = [
     path("api/v1/", include("borrowers.urls")),
     path("api/v1/", include("banks.urls")),
     path("api/v1/", include("loans.urls")),
+    path("api/v1/", include("audit.urls")),
     path("admin/", admin.site.urls),
 ]
