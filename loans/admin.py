@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from loans.models import Application, Installment, Loan, Product, ProductTerms
+from loans.services.products import PRODUCT_UPDATABLE_FIELDS, product_update
 
 TERMS_FIELDS = (
     "version",
@@ -64,8 +65,8 @@ class ProductTermsInline(admin.TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    """A product's name and active flag may change here; new products and new term
-    versions come from the API (POST products/ and products/{code}/terms/), which
+    """A product's name and active flag may change here (through ``product_update``,
+    audited); new products and new term versions come from the API (POST products/ and products/{code}/terms/), which
     checks them with the schedule engine."""
 
     list_display = ("code", "name", "active", "created_at")
@@ -80,6 +81,10 @@ class ProductAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def save_model(self, request: HttpRequest, obj: Product, form: Any, change: bool) -> None:
+        fields = {name: getattr(obj, name) for name in form.changed_data if name in PRODUCT_UPDATABLE_FIELDS}
+        product_update(actor=request.user, product=obj, **fields)
 
 
 @admin.register(ProductTerms)

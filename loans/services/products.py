@@ -18,7 +18,7 @@ from django.db.models import Max, Q
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from audit.services import audit_record
+from audit.services import audit_record, changed, field_values
 from borrowers.models import Region
 from config.errors import ApplicationError
 from loans import money
@@ -265,3 +265,32 @@ def product_create(*, actor: Any, code: str, name: str, terms: dict[str, Any]) -
             {f"terms.{field}": messages for field, messages in exc.errors.items()},
         ) from exc
     return product
+
+
+#: What :func:`product_update` may change (terms change only as new versions).
+PRODUCT_UPDATABLE_FIELDS = ("name", "active")
+
+
+@transaction.atomic
+def product_update(*, actor: Any, product: Product, **fields: Any) -> Product:
+    """Change a product's ``name`` or ``active`` flag (the back office's edit), under the
+    product's row lock, with its audit row. Raises ApplicationError naming the field for
+    any other field, a blank name or a flag that is not a boolean."""
+    errors: dict[str, list[str]] = {
+        name: [str(_("This field cannot be changed."))] for name in fields if name not in PRODUCT_UPDATABLE_FIELDS
+    }
+    if "name" in fields and (not isinstance(fields["name"], str) or not fields["name"].strip()):
+        errors["name"] = [str(_("This field may not be blank."))]
+    if "active" in fields and not isinstance(fields["active"], bool):
+        errors["active"] = [str(_("Must be true or false."))]
+    if errors:
+        raise ApplicationError(str(_("The product was not changed.")), errors)
+    locked = Product.objects.select_for_update().get(pk=product.pk)
+    was = field_values(locked, fields)
+    for name, value in fields.items():
+        setattr(locked, name, value.strip() if name == "name" else value)
+    before, after = changed(was, field_values(locked, fields))
+    if after:
+        locked.save(update_fields=list(after))
+        audit_record(actor=actor, action="product_update", subject=locked, before=before, after=after)
+    return locked

@@ -31,7 +31,7 @@ from loans.services import applications as workflow
 from loans.services.close import business_yesterday, close_business_date, close_fail, close_start
 from loans.services.collectibility import collectibility_table_update
 from loans.services.deferrals import deferral_approve, deferral_reject, deferral_request
-from loans.services.products import product_create, product_terms_create
+from loans.services.products import product_create, product_terms_create, product_update
 from loans.services.repayments import RepaymentRequest, repayment_post, repayment_reverse
 from loans.services.schedules import loan_schedules_store
 from loans.services.write_off import loan_write_off
@@ -53,6 +53,7 @@ AUDITED: dict[str, tuple[str, str]] = {
     "config.auth_services.token_revoke": ("token_revoke", "user"),
     "loans.services.products.product_create": ("product_create", "product"),
     "loans.services.products.product_terms_create": ("product_terms_create", "productterms"),
+    "loans.services.products.product_update": ("product_update", "product"),
     "loans.services.collectibility.collectibility_table_update": (
         "collectibility_table_update",
         "collectibility_table",
@@ -188,12 +189,13 @@ def test_every_writing_service_leaves_its_audit_row() -> None:
     terms |= {"allowed_tenors": [6, 12], "valid_from": date(2017, 1, 1)}
     product = walk(product_create, manager, actor=manager, code="AUDITP", name="Produk Audit", terms=terms)
     walk(product_terms_create, manager, actor=manager, product=product, **{**terms, "valid_from": date(2018, 1, 1)})
+    walk(product_update, manager, actor=manager, product=product, active=False)
     table = [Grade(*row) for row in DEFAULT_TABLES[BPR]]
     table[3] = table[3]._replace(min_days=table[3].min_days + 30)
     walk(collectibility_table_update, manager, actor=manager, bank_kind=BPR, rows=table)
 
     # A borrower, their business and login.
-    business = {"name": "Warung Sri", "sector": "food", "nib": "9120001234567"}
+    business: dict[str, Any] = {"name": "Warung Sri", "sector": "food", "nib": "9120001234567"}
     business |= {"started_on": date(2015, 1, 1), "monthly_revenue": 5_000_000}
     borrower = walk(
         borrower_create,
@@ -348,3 +350,19 @@ def test_the_trail_refuses_update_and_delete_in_postgres() -> None:
     with pytest.raises(DatabaseError, match="append-only"):
         AuditEntry.objects.filter(pk=entry.pk).update(note="changed")
     assert connection.vendor == "postgresql"
+
+
+def test_a_product_edited_in_the_admin_is_audited(admin_client: Any, admin_user: User) -> None:
+    product = product_create(
+        actor=admin_user,
+        code="AUDITP",
+        name="Produk Audit",
+        terms={"annual_rate": "3", "ceiling_without_collateral": 5_000_000, "ceiling_with_collateral": 50_000_000}
+        | {"allowed_tenors": [12], "valid_from": date(2017, 1, 1)},
+    )
+    form = {"name": "Produk Audit Baru", "active": "on"}
+    form |= {"terms-TOTAL_FORMS": "0", "terms-INITIAL_FORMS": "0", "terms-MIN_NUM_FORMS": "0"}
+    answer = admin_client.post(f"/admin/loans/product/{product.pk}/change/", form | {"terms-MAX_NUM_FORMS": "0"})
+    assert answer.status_code == 302, answer.content[:500]
+    row = AuditEntry.objects.get(action="product_update")
+    assert (row.actor, row.before, row.after) == (admin_user, {"name": "Produk Audit"}, {"name": "Produk Audit Baru"})
