@@ -366,3 +366,19 @@ def test_a_product_edited_in_the_admin_is_audited(admin_client: Any, admin_user:
     assert answer.status_code == 302, answer.content[:500]
     row = AuditEntry.objects.get(action="product_update")
     assert (row.actor, row.before, row.after) == (admin_user, {"name": "Produk Audit"}, {"name": "Produk Audit Baru"})
+
+
+def test_a_close_started_by_hand_is_audited(api_client: Any) -> None:
+    manager = UserFactory.create(role="manager")
+    api_client.force_authenticate(manager)
+    assert api_client.post("/api/v1/close/", {}, format="json").status_code == 202
+    request = AuditEntry.objects.get(action="close_request")
+    yesterday = business_yesterday().isoformat()
+    assert (request.actor, request.subject_type, request.subject_id, request.after) == (
+        manager,
+        "close",
+        yesterday,
+        {"until": yesterday},
+    )
+    # The run it started is audited too, as the system's.
+    assert AuditEntry.objects.filter(action="close_finish", actor=None).count() == 1
