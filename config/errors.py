@@ -1,15 +1,19 @@
 """One error shape for the whole API: ``{"message": ..., "errors": {field: [...]}}``.
 
 Domain errors subclass :class:`ApplicationError` and answer 400; Django's and DRF's
-validation errors answer 400 with a message per field; every other DRF error keeps its
-status (401, 403, 404, 405, 429, ...) in the same shape. A 500 is always a bug.
+validation errors answer 400 with a message per field; a refusal of the services
+(``PermissionDenied``, :class:`SecondPersonRequired`) answers 403 with its own message;
+every other DRF error keeps its status (401, 403, 404, 405, 429, ...) in the same shape.
+A 500 is always a bug.
 """
 
-from typing import Any
+from typing import Any, overload
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Choices
 from django.http import Http404
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import inline_serializer
 from rest_framework import exceptions, serializers
@@ -22,12 +26,21 @@ class ApplicationError(Exception):
     """A business rule refused the request (400). ``errors`` maps fields to lists of
     messages (or, for a nested object, to a dict of the same shape)."""
 
+    status_code = 400
+
     def __init__(self, message: str, errors: dict[str, Any] | None = None, **extra: Any) -> None:
         super().__init__(message)
         self.message = message
         self.errors = errors or {}
         #: More top-level fields of the answer (e.g. ``payoff_amount``).
         self.extra = extra
+
+
+class ItemsNotFound(ApplicationError):
+    """Items of a request (a batch) name objects the caller cannot see (404); ``errors``
+    names each item: ``{"disbursements": {"1": {"application": ["..."]}}}``."""
+
+    status_code = 404
 
 
 class IdempotencyMismatch(Exception):
@@ -41,12 +54,55 @@ class IdempotencyMismatch(Exception):
 
 class StateConflict(Exception):
     """The action does not fit the object's current state (409). The answer names the
-    current state: ``{"message": ..., "errors": {}, "state": "submitted"}``."""
+    current state: ``{"message": ..., "errors": {}, "state": "submitted"}`` (``errors``
+    names the item when one item of a batch is in the wrong state)."""
 
-    def __init__(self, message: str, state: str) -> None:
+    def __init__(self, message: str, state: str, errors: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.state = state
+        self.errors = errors or {}
+
+
+class SecondPersonRequired(PermissionDenied):
+    """Maker-checker (403): this step must be taken by a second person, not by whoever
+    took the step it checks (submitted, recorded the credit check, booked the repayment,
+    asked for the deferral). The message says who must do it instead."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@overload
+def batch_item_error(error: ApplicationError, field: str, index: int, *, subject: str = ...) -> ApplicationError: ...
+@overload
+def batch_item_error(error: StateConflict, field: str, index: int, *, subject: str = ...) -> StateConflict: ...
+def batch_item_error(
+    error: ApplicationError | StateConflict, field: str, index: int, *, subject: str = "non_field_errors"
+) -> ApplicationError | StateConflict:
+    """``error`` (400 or 409) reported for item ``index`` of the request's list ``field``:
+    ``{"message": ..., "errors": {field: {"<index>": {<the item's field>: [...]}}}}``. A
+    refusal that names no field of the item is put under ``subject``."""
+    item_errors = error.errors or {subject: [error.message]}
+    errors = {field: {str(index): item_errors}}
+    if isinstance(error, StateConflict):
+        return StateConflict(error.message, error.state, errors=errors)
+    return ApplicationError(error.message, errors, **error.extra)
+
+
+def choice_name(choices: type[Choices], value: str) -> str:
+    """How a state (or another choice) is named inside a message of the active language:
+    its Indonesian label (``field_verified`` -> "diverifikasi lapangan") in Indonesian,
+    the code in words (``field verified``) otherwise. The ``state`` field of an answer
+    keeps the code."""
+    if (translation.get_language() or "").startswith("id"):
+        try:
+            label = str(choices(value).label)
+        except ValueError:
+            return value
+        return label[:1].lower() + label[1:]
+    return value.replace("_", " ")
 
 
 #: Every error answer, for the API docs. (Built inline: a serializer class cannot
@@ -85,17 +141,20 @@ def _string_keys(detail: Any) -> Any:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
-        return Response({"message": exc.message, "errors": exc.errors, **exc.extra}, status=400)
+        return Response(
+            {"message": exc.message, "errors": _string_keys(exc.errors), **exc.extra}, status=exc.status_code
+        )
     if isinstance(exc, IdempotencyMismatch):
         return Response({"message": exc.message, "errors": {}}, status=422)
     if isinstance(exc, StateConflict):
-        return Response({"message": exc.message, "errors": {}, "state": exc.state}, status=409)
+        return Response({"message": exc.message, "errors": _string_keys(exc.errors), "state": exc.state}, status=409)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied()
+        # A service's refusal says what is missing (the role, the bank, a second person).
+        exc = exceptions.PermissionDenied(str(exc) or None)
 
     response = drf_exception_handler(exc, context)
     if response is None:
