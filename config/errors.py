@@ -7,12 +7,14 @@ every other DRF error keeps its status (401, 403, 404, 405, 429, ...) in the sam
 A 500 is always a bug.
 """
 
+from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any, overload
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Choices
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import inline_serializer
@@ -166,3 +168,45 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
         response.data = {"message": str(detail), "errors": {}}
     return response
+
+
+#: Messages for error answers that Django makes before (or instead of) a DRF view.
+_PLAIN_ERRORS = {
+    400: _("Bad request."),
+    403: exceptions.PermissionDenied.default_detail,
+    404: exceptions.NotFound.default_detail,
+    413: _("The request is too large."),
+    500: exceptions.APIException.default_detail,
+}
+
+
+class ApiErrorShapeMiddleware:
+    """Under ``/api/`` every error answer has the JSON error shape, also those no DRF view
+    made: an unmatched path (404, also with ``DEBUG``), an unhandled exception (500; the
+    traceback still goes to the log), a request Django refused (400, 413). Placed after
+    ``LocaleMiddleware`` (the message is in the request's language) and before
+    ``CommonMiddleware`` (its redirect to the path with a slash still happens)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code < 400
+            or not request.path.startswith("/api/")
+            or isinstance(response, Response)  # a DRF view's answer: already the shape (or the browsable page)
+            or response.get("Content-Type", "").startswith("application/json")
+        ):
+            return response
+        status = response.status_code
+        try:
+            fallback = HTTPStatus(status).phrase
+        except ValueError:
+            fallback = str(status)
+        message = str(_PLAIN_ERRORS.get(status, fallback))
+        shaped = JsonResponse({"message": message, "errors": {}}, status=status)
+        for header in ("Allow", "Retry-After"):
+            if header in response:
+                shaped[header] = response[header]
+        return shaped
