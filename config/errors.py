@@ -7,6 +7,7 @@ every other DRF error keeps its status (401, 403, 404, 405, 429, ...) in the sam
 A 500 is always a bug.
 """
 
+import re
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, overload
@@ -166,8 +167,25 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         response.data = {"message": str(_("Invalid input.")), "errors": _string_keys(detail)}
     else:
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
-        response.data = {"message": str(detail), "errors": {}}
+        response.data = {"message": _untranslated_detail(str(detail)), "errors": {}}
     return response
+
+
+def _untranslated_detail(detail: str) -> str:
+    """DRF's messages come in the request's language, except two it formats before
+    translating: a body that is not JSON (the parser's English words) and a failed CSRF
+    check (Django's English reason). Those are said again here, in the request's language."""
+    if detail.startswith("JSON parse error"):
+        where = re.search(r"line (\d+) column (\d+)", detail)
+        if where:
+            return str(_("The request body is not valid JSON (line %(line)s, column %(column)s).")) % {
+                "line": where[1],
+                "column": where[2],
+            }
+        return str(_("The request body is not valid JSON."))
+    if detail.startswith("CSRF Failed"):
+        return str(_("The CSRF check failed: send the csrftoken cookie's value in the X-CSRFToken header."))
+    return detail
 
 
 #: Messages for error answers that Django makes before (or instead of) a DRF view.
