@@ -20,7 +20,7 @@ ENGLISH = re.compile(
     r"seconds?|page|credentials|permission|found|Request|request|Unsupported|Could|satisfy|JSON parse|items|Wrong|or)\b"
 )
 
-Case = Callable[[APIClient, dict[str, str]], Any]
+Case = Callable[[APIClient, dict[str, Any]], Any]
 
 
 def client_as(role: str | None) -> APIClient:
