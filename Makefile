@@ -57,6 +57,8 @@ typecheck: install-dev
 pytest: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Development companions of `make run` (DEBUG on unless set); production runs them from docker-compose.
+worker beat: export DEBUG ?= 1
 worker: install
 	$(BIN)/celery -A config worker --loglevel=INFO
 

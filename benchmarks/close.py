@@ -892,6 +892,8 @@ def main() -> None:
     )
     if args.workers:
         os.environ.update({"CELERY_BROKER_URL": args.redis, "CELERY_RESULT_BACKEND": args.redis})
+    else:  # the close in this process: eager mode, asked for explicitly since DEBUG is off
+        os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"
 
     import django
 

@@ -1,11 +1,14 @@
 """Building blocks shared by the APIs: money and rate fields that refuse floats, a
-cheap per-client throttle and a serializer base for hot, flat request bodies."""
+cheap per-client throttle, a serializer base for hot, flat request bodies, and "not a
+valid choice" answers that name the valid choices."""
 
 import logging
 import threading
 import time
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, NoReturn
 
+from django import forms
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db.models import QuerySet
@@ -151,9 +154,53 @@ def paginated_response(
 
 def filtered(filterset_class: type[FilterSet], params: Any, queryset: QuerySet[Any]) -> QuerySet[Any]:
     """``queryset`` narrowed by a django-filter FilterSet; bad filter values raise a
-    ValidationError (400 with a message per parameter)."""
+    ValidationError (400 with a message per parameter; a value outside a fixed list
+    names the list)."""
     filterset = filterset_class(params, queryset)
     if not filterset.is_valid():
-        raise serializers.ValidationError(filterset.errors)
+        raise serializers.ValidationError(_filter_errors(filterset))
     qs: QuerySet[Any] = filterset.qs
     return qs
+
+
+# --- "not a valid choice" names the valid choices -------------------------------------------
+
+INVALID_CHOICE = _('"{input}" is not a valid choice; choose one of: {choices}.')
+
+
+def invalid_choice_message(value: Any, choices: Iterable[Any]) -> str:
+    """The refusal of ``value`` for a field whose valid values are ``choices`` (the codes
+    a client sends, in their order)."""
+    return str(INVALID_CHOICE).format(input=value, choices=", ".join(str(choice) for choice in choices if choice != ""))
+
+
+def _fail_naming_choices(field: serializers.ChoiceField, key: str, **kwargs: Any) -> NoReturn:
+    if key == "invalid_choice":
+        raise serializers.ValidationError(invalid_choice_message(kwargs.get("input"), field.choices), code=key)
+    serializers.Field.fail(field, key, **kwargs)
+    raise AssertionError("unreachable: Field.fail always raises")
+
+
+def name_valid_choices() -> None:
+    """Every DRF ``ChoiceField`` (and ``MultipleChoiceField``) of the API answers a value
+    outside its list with the list: ``"x" is not a valid choice; choose one of: flat,
+    annuity, equal_principal.`` One override of DRF's ``fail`` for that one message,
+    installed at start (``loans.apps``), so no field needs its own message. Choice filters
+    of the lists get the same message from :func:`filtered`."""
+    setattr(serializers.ChoiceField, "fail", _fail_naming_choices)  # noqa: B010 - mypy refuses assigning to a method
+
+
+def _filter_errors(filterset: FilterSet) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for name, problems in filterset.form.errors.as_data().items():
+        field = filterset.form.fields.get(name)
+        fixed_list = isinstance(field, forms.ChoiceField) and not isinstance(field, forms.ModelChoiceField)
+        messages: list[str] = []
+        for problem in problems:
+            if fixed_list and problem.code == "invalid_choice" and problem.params:
+                choices = [value for value, _label in field.choices]
+                messages.append(invalid_choice_message(problem.params["value"], choices))
+            else:
+                messages.extend(problem.messages)
+        errors[name] = messages
+    return errors

@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "config.errors.ApiErrorShapeMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -179,10 +180,22 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery -----------------------------------------------------------------------
-# No broker configured: tasks run in-process, eagerly, so the embedded default needs no
-# Redis. With a broker, results go to CELERY_RESULT_BACKEND (default: the broker).
+# No broker configured: in development (DEBUG) tasks run in-process, eagerly, so the
+# embedded default needs no Redis. With DEBUG off a broker is required, so that no task
+# ever runs inside a web request in production; CELERY_TASK_ALWAYS_EAGER=1 asks for the
+# eager mode explicitly (the test suite does). With a broker, results go to
+# CELERY_RESULT_BACKEND (default: the broker).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=DEBUG and not CELERY_BROKER_URL)
+if not CELERY_BROKER_URL and not CELERY_TASK_ALWAYS_EAGER:
+    raise ImproperlyConfigured(
+        "CELERY_BROKER_URL must be set when DEBUG is off (e.g. redis://host:6379/0): "
+        "without a broker tasks would run inside web requests (set DEBUG=1 for development)."
+    )
+if not CELERY_BROKER_URL:
+    # Eager tasks still take a producer: give it the in-memory transport, or kombu looks
+    # for AMQP on localhost and logs "No hostname was supplied" at every start.
+    CELERY_BROKER_WRITE_URL = "memory://localhost//"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL or "cache+memory://")
 CELERY_RESULT_EXPIRES = 24 * 3600

@@ -6,6 +6,9 @@ import os
 from tests.services import POSTGRES, REDIS
 
 os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
+# Tasks run in-process unless a test starts a real worker (tests/conftest.py); said before
+# the settings load, which otherwise refuse to start without a broker when DEBUG is off.
+os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"
 os.environ["DATABASE_URL"] = POSTGRES.url if POSTGRES.available else "sqlite://:memory:"
 if REDIS.available:
     os.environ["CELERY_BROKER_URL"] = REDIS.url

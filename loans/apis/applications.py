@@ -19,7 +19,7 @@ from audit.models import AuditEntry
 from banks.models import Bank
 from borrowers.models import Borrower, Business
 from config.api import RupiahField, paginated_response
-from config.errors import ApplicationError, ConflictSerializer, ErrorSerializer
+from config.errors import ApplicationError, ConflictSerializer, ErrorSerializer, ItemsNotFound
 from config.roles import Role, require_role
 from loans.apis import examples
 from loans.models import Application, Product
@@ -437,7 +437,11 @@ class BatchDisburseApi(APIView):
         description=(
             "approved -> disbursed for up to 1,000 applications of the caller's bank in one transaction: "
             "every item is checked as the single `disburse` action checks it, the bank's fund is drawn on "
-            "once for the total, and if any item is refused nothing is disbursed (400/403/404/409 naming it)."
+            "once for the total, and if any item is refused nothing is disbursed. A refused item is named "
+            "under `errors.disbursements` by its index in the list (a string), with the messages per field "
+            "of the item: 400 (bad input or a business rule), 404 (an application the caller cannot see), "
+            "409 (an application not `approved`; `state` is that application's). 403 is for the whole "
+            "request (not bank staff)."
         ),
         request=inline_serializer("BatchDisbursementRequest", fields={"disbursements": ItemSerializer(many=True)}),
         responses={200: OutputSerializer, **ERRORS, **CONFLICT},
@@ -451,7 +455,45 @@ class BatchDisburseApi(APIView):
                     ]
                 },
                 request_only=True,
-            )
+            ),
+            OpenApiExample(
+                "An item's amount refused",
+                value={
+                    "message": "Disburse the approved principal.",
+                    "errors": {
+                        "disbursements": {"1": {"amount": ["Application 42: Must be the approved Rp5,000,000."]}}
+                    },
+                },
+                response_only=True,
+                status_codes=["400"],
+            ),
+            OpenApiExample(
+                "An item the caller cannot see",
+                value={
+                    "message": "No such application.",
+                    "errors": {"disbursements": {"3": {"application": ["No such application: 57."]}}},
+                },
+                response_only=True,
+                status_codes=["404"],
+            ),
+            OpenApiExample(
+                "An item not approved",
+                value={
+                    "message": "This action needs the application in state approved; it is credit checked.",
+                    "errors": {
+                        "disbursements": {
+                            "0": {
+                                "application": [
+                                    "This action needs the application in state approved; it is credit checked."
+                                ]
+                            }
+                        }
+                    },
+                    "state": "credit_checked",
+                },
+                response_only=True,
+                status_codes=["409"],
+            ),
         ],
         tags=["applications"],
     )
@@ -467,8 +509,18 @@ class BatchDisburseApi(APIView):
             for item in items.validated_data
         ]
         ids = {item.application_id for item in disbursements}
-        if application_visible(user=request.user).filter(pk__in=ids).count() != len(ids):
-            raise Http404
+        seen = set(application_visible(user=request.user).filter(pk__in=ids).values_list("pk", flat=True))
+        if len(seen) != len(ids):
+            raise ItemsNotFound(
+                gettext("No such application."),
+                {
+                    "disbursements": {
+                        str(index): {"application": [gettext("No such application: %s.") % item.application_id]}
+                        for index, item in enumerate(disbursements)
+                        if item.application_id not in seen
+                    }
+                },
+            )
         applications = services.applications_disburse(actor=request.user, disbursements=disbursements)
         visible = application_visible(user=request.user).in_bulk([a.pk for a in applications])
         return Response(self.OutputSerializer({"applications": [visible[a.pk] for a in applications]}).data)

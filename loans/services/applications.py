@@ -27,7 +27,7 @@ from audit.services import audit_entry, audit_record, audit_record_many, field_v
 from banks.models import Bank
 from banks.services import bank_fund_draw
 from borrowers.models import Borrower, Business
-from config.errors import ApplicationError, StateConflict
+from config.errors import ApplicationError, SecondPersonRequired, StateConflict, batch_item_error, choice_name
 from config.roles import Role, bank_id_of, borrower_id_of, has_role
 from loans import eligibility
 from loans.models import Application, Loan, Product, ProductTerms
@@ -71,7 +71,10 @@ def _require_state(application: Application, *states: str) -> None:
     if application.state not in states:
         raise StateConflict(
             _("This action needs the application in state %(needed)s; it is %(state)s.")
-            % {"needed": ", ".join(states), "state": application.state},
+            % {
+                "needed": ", ".join(choice_name(State, s) for s in states),
+                "state": choice_name(State, application.state),
+            },
             state=application.state,
         )
 
@@ -341,7 +344,9 @@ def application_field_verify(
     _require_officer(actor)
     _require_state(application, State.SUBMITTED)
     if application.submitted_by_id == actor.pk:
-        raise PermissionDenied(_("The officer who submitted an application may not also verify it."))
+        raise SecondPersonRequired(
+            _("A second officer must verify this application: the officer who submitted it may not also verify it.")
+        )
     now = timezone.now()
     submitted_on = timezone.localdate(application.submitted_at) if application.submitted_at else None
     if visited_on > timezone.localdate(now) or (submitted_on and visited_on < submitted_on):
@@ -444,7 +449,9 @@ def _approve(
     _require_bank_staff_of(actor, application)
     _require_state(application, State.CREDIT_CHECKED)
     if application.credit_checked_by_id == actor.pk:
-        raise PermissionDenied(_("The one who recorded the credit check may not also approve."))
+        raise SecondPersonRequired(
+            _("A second person of the bank must approve: the one who recorded the credit check may not also approve.")
+        )
     contract_number = contract_number.strip()
     if not contract_number:
         raise ApplicationError(_("A contract number is needed."), {"contract_number": [_("This field is required.")]})
@@ -529,11 +536,15 @@ def application_disburse(
     """approved -> disbursed: the bank pays the approved principal out and the loan is
     created with the approved product version's terms (see :func:`applications_disburse`,
     of which this is a batch of one)."""
-    return applications_disburse(actor=actor, disbursements=[Disbursement(application_id, disbursed_on, amount)])[0]
+    return applications_disburse(
+        actor=actor, disbursements=[Disbursement(application_id, disbursed_on, amount)], batch=False
+    )[0]
 
 
 @transaction.atomic
-def applications_disburse(*, actor: Any, disbursements: Sequence[Disbursement]) -> list[Application]:
+def applications_disburse(
+    *, actor: Any, disbursements: Sequence[Disbursement], batch: bool = True
+) -> list[Application]:
     """approved -> disbursed, for one application or a bank's batch, all or nothing.
 
     Each loan is created with the terms of the product version its application was
@@ -548,7 +559,9 @@ def applications_disburse(*, actor: Any, disbursements: Sequence[Disbursement]) 
     application not ``approved``, named with its state) and ApplicationError (a date in
     the future or before the approval, an amount other than the approved principal, a
     fund that cannot cover the batch, a borrower with an open loan, an application twice
-    in the batch, an unknown application or more than MAX_BATCH).
+    in the batch, an unknown application or more than MAX_BATCH). In a ``batch`` the error
+    of one item is reported under ``errors["disbursements"]`` keyed by the item's index
+    (a string): ``{"disbursements": {"3": {"amount": ["..."]}}}``.
     """
     ids = [item.application_id for item in disbursements]
     if not ids or len(ids) > MAX_BATCH:
@@ -557,8 +570,10 @@ def applications_disburse(*, actor: Any, disbursements: Sequence[Disbursement]) 
             {"disbursements": [_("Between 1 and %d items.") % MAX_BATCH]},
         )
     if len(set(ids)) != len(ids):
+        again = next(index for index, pk in enumerate(ids) if pk in ids[:index])
         raise ApplicationError(
-            _("An application appears twice."), {"disbursements": [_("Each application at most once.")]}
+            _("An application appears twice."),
+            {"disbursements": {str(again): {"application": [_("Each application at most once.")]}}},
         )
     locked = {
         application.pk: application
@@ -567,18 +582,24 @@ def applications_disburse(*, actor: Any, disbursements: Sequence[Disbursement]) 
         .filter(pk__in=ids)
         .order_by("pk")  # one lock order, so two batches cannot deadlock
     }
-    missing = [pk for pk in ids if pk not in locked]
+    missing = [index for index, pk in enumerate(ids) if pk not in locked]
     if missing:
         raise ApplicationError(
-            _("No such application."), {"disbursements": [_("No such application: %s.") % missing[0]]}
+            _("No such application."),
+            {"disbursements": {str(missing[0]): {"application": [_("No such application: %s.") % ids[missing[0]]]}}},
         )
     applications = [locked[pk] for pk in ids]
     now = timezone.now()
     today = timezone.localdate(now)
-    for application, item in zip(applications, disbursements, strict=True):
+    for index, (application, item) in enumerate(zip(applications, disbursements, strict=True)):
         _require_bank_staff_of(actor, application)
-        _require_state(application, State.APPROVED)
-        _check_disbursement(application, item, today, single=len(ids) == 1)
+        try:
+            _require_state(application, State.APPROVED)
+            _check_disbursement(application, item, today, single=not batch)
+        except (ApplicationError, StateConflict) as exc:
+            if not batch:
+                raise
+            raise batch_item_error(exc, "disbursements", index, subject="application") from exc
 
     totals: dict[int, int] = {}
     for application in applications:
@@ -598,18 +619,26 @@ def applications_disburse(*, actor: Any, disbursements: Sequence[Disbursement]) 
             )
     borrower_ids = [application.borrower_id for application in applications]
     if len(set(borrower_ids)) != len(borrower_ids):
-        raise _open_loan_error()
+        again = next(index for index, pk in enumerate(borrower_ids) if pk in borrower_ids[:index])
+        raise _open_loan_error(batch_index=again if batch else None)
 
     loans = [
         _new_loan(application, item.disbursed_on) for application, item in zip(applications, disbursements, strict=True)
     ]
     try:
-        Loan.objects.bulk_create(loans)
+        with transaction.atomic():  # a savepoint, so the batch's item can be named after a refusal
+            Loan.objects.bulk_create(loans)
     except IntegrityError as exc:
         # The partial unique index (one open loan per borrower) refused a second loan,
         # or decided a race between two disbursements; the whole transaction rolls back
         # with this error.
-        raise _open_loan_error() from exc
+        taken = set(
+            Loan.objects.filter(borrower_id__in=borrower_ids, status__in=Loan.OPEN_STATUSES).values_list(
+                "borrower_id", flat=True
+            )
+        )
+        refused = next((index for index, pk in enumerate(borrower_ids) if pk in taken), None)
+        raise _open_loan_error(batch_index=refused if batch else None) from exc
     by_date: dict[date, list[int]] = {}
     for application, item in zip(applications, disbursements, strict=True):
         by_date.setdefault(item.disbursed_on, []).append(application.pk)
@@ -667,11 +696,12 @@ def _contract_number_taken() -> ApplicationError:
     )
 
 
-def _open_loan_error() -> ApplicationError:
-    return ApplicationError(
+def _open_loan_error(*, batch_index: int | None = None) -> ApplicationError:
+    error = ApplicationError(
         _("The borrower already has an active programme loan."),
         {"borrower": [_("The borrower already has an active programme loan.")]},
     )
+    return error if batch_index is None else batch_item_error(error, "disbursements", batch_index)
 
 
 def _new_loan(application: Application, disbursed_on: date) -> Loan:

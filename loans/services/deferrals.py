@@ -35,7 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record, field_values
-from config.errors import ApplicationError, StateConflict
+from config.errors import ApplicationError, SecondPersonRequired, StateConflict, choice_name
 from config.roles import Role, bank_id_of, has_role
 from loans.dates import add_months, next_business_day
 from loans.models import Deferral, DeferralCollectibility, Installment, Loan, RepaymentAllocation
@@ -196,7 +196,8 @@ def _side_of(actor: Any, loan: Loan) -> str | None:
 def _require_open(loan: Loan) -> None:
     if loan.status not in Loan.OPEN_STATUSES:
         raise StateConflict(
-            _("This needs an open loan (active or overdue); it is %(state)s.") % {"state": loan.status},
+            _("This needs an open loan (active or overdue); it is %(state)s.")
+            % {"state": choice_name(Loan.Status, loan.status)},
             state=loan.status,
         )
 
@@ -205,7 +206,7 @@ def _require_schedule_ready(loan: Loan) -> None:
     if loan.schedule_status != Loan.ScheduleStatus.READY:
         raise StateConflict(
             _("The loan's schedule is still being stored (%(state)s); try again in a moment.")
-            % {"state": loan.schedule_status},
+            % {"state": choice_name(Loan.ScheduleStatus, loan.schedule_status)},
             state=loan.schedule_status,
         )
 
@@ -274,7 +275,7 @@ def _check_history(loan: Loan, extension_of_id: int | None) -> Deferral | None:
     if target.state != Deferral.State.APPROVED:
         raise StateConflict(
             _("Only an approved deferral can be extended; deferral %(id)s is %(state)s.")
-            % {"id": target.pk, "state": target.state},
+            % {"id": target.pk, "state": choice_name(Deferral.State, target.state)},
             state=target.state,
         )
     return target
@@ -346,12 +347,15 @@ def _lock_for_decision(actor: Any, deferral_id: int) -> tuple[Loan, Deferral]:
         allowed = has_role(actor, Role.OFFICER)
         message = _("A deferral the bank asked for is decided by the city office.")
     if not allowed:
-        raise PermissionDenied(message)
+        raise SecondPersonRequired(message)
     if deferral.requested_by_id == getattr(actor, "pk", None):
-        raise PermissionDenied(_("Who asked for a deferral may not also decide it."))
+        raise SecondPersonRequired(
+            _("A second person must decide this deferral: who asked for it may not also decide it.")
+        )
     if deferral.state != Deferral.State.REQUESTED:
         raise StateConflict(
-            _("This deferral was already decided; it is %(state)s.") % {"state": deferral.state},
+            _("This deferral was already decided; it is %(state)s.")
+            % {"state": choice_name(Deferral.State, deferral.state)},
             state=deferral.state,
         )
     return loan, deferral

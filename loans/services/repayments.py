@@ -41,7 +41,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_record, field_values
 from banks.services import bank_fund_repaid
-from config.errors import ApplicationError, IdempotencyMismatch, StateConflict
+from config.errors import ApplicationError, IdempotencyMismatch, SecondPersonRequired, StateConflict
 from config.roles import bank_id_of
 from loans import waterfall
 from loans.models import Installment, Loan, Repayment, RepaymentAllocation
@@ -453,7 +453,7 @@ def repayment_reverse(*, actor: Any, repayment_id: int, reason: str, at: datetim
         if bank_id_of(actor) != loan.bank_id:
             raise PermissionDenied(_("Only staff of the loan's bank may reverse its repayments."))
         if repayment.created_by_id == actor.pk:
-            raise PermissionDenied(_("A second person must reverse a repayment, not the one who booked it."))
+            raise SecondPersonRequired(_("A second person must reverse a repayment, not the one who booked it."))
         if repayment.status == Repayment.Status.REVERSED:
             raise StateConflict(_("This repayment is reversed already."), state=repayment.status)
         if repayment.schedule_version != loan.schedule_version:

@@ -124,7 +124,7 @@ def test_officer_registers_a_borrower(api_client: APIClient, people: People) -> 
             "This is not an Indonesian mobile number: those start with 08 (+62 8).",
         ),
         (registration(npwp="12345"), "npwp", "An NPWP has 16 digits (or 15 in the old form); this one has 5."),
-        (registration(sex="X"), "sex", '"X" is not a valid choice.'),
+        (registration(sex="X"), "sex", '"X" is not a valid choice; choose one of: M, F.'),
         (registration(birth_date="17-08-1985"), "birth_date", None),
     ],
 )

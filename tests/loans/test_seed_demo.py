@@ -3,7 +3,9 @@
 from io import StringIO
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
+from django.test import Client
 
 from banks.models import Bank
 from loans.models import Application, Loan, Repayment
@@ -33,3 +35,20 @@ def test_seed_demo_refuses_a_database_that_holds_a_programme() -> None:
     out = StringIO()
     call_command("seed_demo", "--allow-production", "--if-empty", stdout=out)
     assert "not seeded" in out.getvalue()
+
+
+def test_the_demo_manager_opens_the_back_office() -> None:
+    call_command("seed_demo", "--allow-production", stdout=StringIO())
+    manager = Client()
+    assert manager.login(username="manager", password="wibawa-demo")
+    assert manager.get("/admin/").status_code == 200
+    for page in ("auth/user/", "banks/bank/", "banks/bankstaff/", "banks/bankstaff/add/", "loans/product/"):
+        assert manager.get(f"/admin/{page}").status_code == 200, page
+    assert manager.get("/admin/loans/loanevent/").status_code == 200
+    assert manager.get("/admin/loans/loanevent/add/").status_code == 403  # the audit trail stays read-only
+    user = User.objects.get(username="manager")
+    assert user.is_staff
+    assert not user.is_superuser
+    officer = Client()
+    assert officer.login(username="officer", password="wibawa-demo")
+    assert officer.get("/admin/").status_code == 302  # not staff: sent to the admin's login page

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
@@ -42,10 +42,14 @@ LOGINS = [
     ("jateng2", "bank_staff", "Bank Jateng staff, a second approver"),
     ("pasar", "bank_staff", "BPR Bank Pasar staff"),
     ("pasar2", "bank_staff", "BPR Bank Pasar staff, a second approver"),
-    ("manager", "manager", "programme manager"),
+    ("manager", "manager", "programme manager, also the back office (Django admin at /admin/)"),
     ("auditor", "auditor", "auditor (read-only)"),
     ("borrower", "borrower", "a borrower with a disbursed loan at PASAR"),
 ]
+#: The apps whose models the back office (the Django admin) shows: user accounts and
+#: tokens, and the programme's own. The admin pages keep the ledgers and the audit trail
+#: read-only whatever the permissions.
+BACK_OFFICE_APPS = ("auth", "authtoken", "borrowers", "banks", "loans")
 FIRST_NAMES = {
     "F": ["Siti", "Sri", "Dewi", "Rina", "Wulan", "Lestari", "Ani", "Yuni", "Endang", "Tri", "Nur", "Ratna"],
     "M": ["Budi", "Agus", "Joko", "Slamet", "Hadi", "Eko", "Bambang", "Yusuf", "Rudi", "Wahyu", "Andi", "Teguh"],
@@ -120,6 +124,11 @@ class Command(BaseCommand):
                 user.groups.add(Group.objects.get(name=role))
             users[username] = user
         manager = users["manager"]
+        # The demo's back office: staff, not superuser, with the permissions of the admin's
+        # pages (users, bank staff, products, banks, allocations; the rest to read).
+        manager.is_staff = True
+        manager.save(update_fields=["is_staff"])
+        manager.user_permissions.set(Permission.objects.filter(content_type__app_label__in=BACK_OFFICE_APPS))
         today = timezone.localdate()
         product_create(
             actor=manager,
