@@ -1,11 +1,14 @@
 """Bad input is a 400 naming the field (or a 404 for a path that names nothing), never a
 500, on PostgreSQL and SQLite alike; and the schema documents the answers as given."""
 
+from datetime import date
 from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
 
+from borrowers.services import borrower_create
+from config.errors import ApplicationError
 from loans.models import Loan, Repayment
 from loans.services.schedules import loan_schedules_store
 from tests.loans.conftest import Programme
@@ -111,3 +114,37 @@ def test_the_error_schema_allows_nested_errors(api_client: APIClient) -> None:
     schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
     errors = schema["components"]["schemas"]["Error"]["properties"]["errors"]["additionalProperties"]
     assert {option["type"] for option in errors["oneOf"]} == {"array", "object"}
+
+
+def test_a_duplicate_nik_names_the_borrower_only_to_those_who_may_see_it(programme: Programme) -> None:
+    registered = programme.borrower
+    programme.advance(programme.draft(), "forwarded")  # now PASAR's staff see the borrower, JATENG's do not
+
+    def existing_borrower_for(actor: Any) -> dict[str, Any]:
+        with pytest.raises(ApplicationError) as caught:
+            borrower_create(
+                actor=actor,
+                nik=registered.nik,
+                name="Again",
+                birth_date=registered.birth_date,
+                sex=registered.sex,
+                phone="081234567890",
+                address="Jl. Pemuda 1",
+                kelurahan_code=registered.kelurahan_id,
+                business={
+                    "name": "Warung",
+                    "sector": "food",
+                    "nib": "9120009999999",
+                    "started_on": date(2018, 1, 1),
+                    "monthly_revenue": 1_000_000,
+                },
+            )
+        assert caught.value.errors == {"nik": ["A borrower with this NIK is already registered."]}
+        return caught.value.extra
+
+    seen = {"existing_borrower": registered.pk}
+    assert existing_borrower_for(programme.officer) == seen
+    assert existing_borrower_for(programme.manager) == seen
+    assert existing_borrower_for(programme.auditor) == seen
+    assert existing_borrower_for(programme.pasar_staff) == seen
+    assert existing_borrower_for(programme.jateng_staff) == {}
