@@ -11,9 +11,9 @@ from django.http import HttpRequest
 
 from banks.models import Allocation, Bank, BankStaff
 from banks.services import (
-    BANK_CODE_PATTERN,
     BANK_UPDATABLE_FIELDS,
     allocation_create,
+    bank_code_errors,
     bank_create,
     bank_staff_add,
     bank_update,
@@ -29,8 +29,8 @@ class BankForm(forms.ModelForm):
 
     def clean_code(self) -> str:
         code = str(self.cleaned_data["code"]).strip().upper()
-        if not BANK_CODE_PATTERN.match(code):
-            raise forms.ValidationError("1 to 16 capital letters, digits, '-' or '_', such as JATENG.")
+        if errors := bank_code_errors(code):
+            raise forms.ValidationError(errors["code"])
         return code
 
 

@@ -30,6 +30,7 @@ from banks.services import (
     bank_create,
     bank_update,
 )
+from config import api
 from config.api import Pagination, RateField, RupiahField, filtered, paginated_response
 from config.errors import ErrorSerializer
 from config.roles import Role, require_role
@@ -146,11 +147,11 @@ class BankListApi(APIView):
     pagination_class = Pagination
 
     class InputSerializer(serializers.Serializer):
-        code = serializers.CharField(max_length=16, help_text="Capital letters, digits, '-' or '_'; used in URLs.")
-        name = serializers.CharField(max_length=150)
+        code = api.CharField(max_length=16, help_text="Capital letters, digits, '-' or '_'; used in URLs.")
+        name = api.CharField(max_length=150)
         kind = serializers.ChoiceField(choices=Bank.Kind.choices)
         servicing_fee_percent = _fee_field(default=Decimal(0))
-        active = serializers.BooleanField(default=True)
+        active = api.BooleanField(default=True)
 
         class Meta:
             ref_name = "BankCreate"
@@ -219,11 +220,11 @@ class BankDetailApi(APIView):
     class UpdateSerializer(serializers.Serializer):
         """Only the fields sent are changed. The code and the fund figures cannot be."""
 
-        name = serializers.CharField(max_length=150, required=False)
+        name = api.CharField(max_length=150, required=False)
         kind = serializers.ChoiceField(choices=Bank.Kind.choices, required=False)
         servicing_fee_percent = _fee_field(required=False)
-        active = serializers.BooleanField(required=False)
-        backdate_limit_days = serializers.IntegerField(required=False, min_value=0, max_value=MAX_BACKDATE_LIMIT_DAYS)
+        active = api.BooleanField(required=False)
+        backdate_limit_days = api.IntegerField(required=False, min_value=0, max_value=MAX_BACKDATE_LIMIT_DAYS)
 
         class Meta:
             ref_name = "BankUpdate"
@@ -282,9 +283,9 @@ class BankAllocationsApi(APIView):
     pagination_class = Pagination
 
     class InputSerializer(serializers.Serializer):
-        year = serializers.IntegerField(min_value=FIRST_PROGRAMME_YEAR, max_value=LAST_PROGRAMME_YEAR)
+        year = api.IntegerField(min_value=FIRST_PROGRAMME_YEAR, max_value=LAST_PROGRAMME_YEAR)
         amount = RupiahField(min_value=1, max_value=MAX_ALLOCATION, help_text="Whole rupiah, a JSON integer.")
-        note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+        note = api.CharField(max_length=300, required=False, allow_blank=True, default="")
 
         class Meta:
             ref_name = "AllocationCreate"

@@ -1,7 +1,7 @@
 """Bank writes: banks, their staff, allocations and the fund counters."""
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import Group
@@ -65,48 +65,18 @@ BANK_AUDITED_FIELDS = ("code", *BANK_UPDATABLE_FIELDS)
 MAX_BACKDATE_LIMIT_DAYS = 366
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def bank_code_errors(code: str) -> dict[str, list[str]]:
+    """The message under ``code`` for a (normalised) bank code that is malformed or
+    already taken; none for a good one."""
+    if not BANK_CODE_PATTERN.match(code):
+        return {"code": [str(_("1 to 16 capital letters, digits, '-' or '_', such as JATENG."))]}
+    if Bank.objects.filter(code=code).exists():
+        return {"code": [_code_taken(code)]}
+    return {}
 
 
-def _fee_errors(value: object) -> list[str]:
-    """Messages for a servicing fee that is not a percent from 0 to 100 with at most 2
-    decimals (floats refused: they are not the number the user typed)."""
-    if isinstance(value, float | bool):
-        return [str(_('Send the fee as a decimal string, such as "2.5".'))]
-    try:
-        fee = Decimal(value)  # type: ignore[arg-type]
-    except (InvalidOperation, TypeError, ValueError):
-        return [str(_("Must be a number of percent from 0 to 100."))]
-    if not fee.is_finite() or not Decimal(0) <= fee <= Decimal(100):
-        return [str(_("Must be a number of percent from 0 to 100."))]
-    exponent = fee.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2:
-        return [str(_("At most 2 decimals."))]
-    return []
-
-
-def _bank_field_errors(fields: dict[str, Any]) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
-    if "name" in fields:
-        name = fields["name"]
-        if not isinstance(name, str) or not name.strip():
-            errors["name"] = [str(_("This field may not be blank."))]
-        elif len(name.strip()) > Bank._meta.get_field("name").max_length:  # type: ignore[operator]
-            errors["name"] = [str(_("At most 150 characters."))]
-    if "kind" in fields and fields["kind"] not in Bank.Kind.values:
-        errors["kind"] = [str(_("Must be one of: {choices}.")).format(choices=", ".join(Bank.Kind.values))]
-    if "servicing_fee_percent" in fields and (fee_errors := _fee_errors(fields["servicing_fee_percent"])):
-        errors["servicing_fee_percent"] = fee_errors
-    if "active" in fields and not isinstance(fields["active"], bool):
-        errors["active"] = [str(_("Must be true or false."))]
-    if "backdate_limit_days" in fields:
-        days = fields["backdate_limit_days"]
-        if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_BACKDATE_LIMIT_DAYS:
-            errors["backdate_limit_days"] = [
-                str(_("Must be a whole number of days from 0 to %(max)s.")) % {"max": MAX_BACKDATE_LIMIT_DAYS}
-            ]
-    return errors
+def _code_taken(code: str) -> str:
+    return str(_("A bank with the code {code} already exists.")).format(code=code)
 
 
 @transaction.atomic
@@ -122,18 +92,13 @@ def bank_create(
     """Register a partner bank with an empty fund (money arrives by ``allocation_create``).
 
     ``code`` is upper-cased (it is how the API and the demo name a bank: ``JATENG``,
-    ``PASAR``). The caller checks that ``actor`` may manage banks (the manager).
-    Raises ApplicationError naming the field: a code already taken or malformed, a blank
-    name, a kind other than ``commercial``/``bpr``, a fee outside 0..100 percent.
+    ``PASAR``). The caller checks that ``actor`` may manage banks (the manager) and that
+    the values have their types and ranges (the API's serializer, the admin's form):
+    a name, a ``Bank.Kind``, a fee of 0 to 100 percent with at most 2 decimals.
+    Raises ApplicationError on ``code``: malformed or already taken.
     """
-    code = code.strip().upper() if isinstance(code, str) else code
-    errors = _bank_field_errors({"name": name, "kind": kind, "servicing_fee_percent": servicing_fee_percent})
-    errors.update(_bank_field_errors({"active": active}))
-    if not isinstance(code, str) or not BANK_CODE_PATTERN.match(code):
-        errors["code"] = [str(_("1 to 16 capital letters, digits, '-' or '_', such as JATENG."))]
-    elif Bank.objects.filter(code=code).exists():
-        errors["code"] = [str(_("A bank with the code {code} already exists.")).format(code=code)]
-    if errors:
+    code = code.strip().upper()
+    if errors := bank_code_errors(code):
         raise ApplicationError(str(_("The bank was not created.")), errors)
     try:
         with transaction.atomic():
@@ -147,10 +112,7 @@ def bank_create(
             audit_record(actor=actor, action="bank_create", subject=bank, after=field_values(bank, BANK_AUDITED_FIELDS))
             return bank
     except IntegrityError as exc:  # the same code created at the same moment
-        raise ApplicationError(
-            str(_("The bank was not created.")),
-            {"code": [str(_("A bank with the code {code} already exists.")).format(code=code)]},
-        ) from exc
+        raise ApplicationError(str(_("The bank was not created.")), {"code": [_code_taken(code)]}) from exc
 
 
 @transaction.atomic
@@ -160,14 +122,14 @@ def bank_update(*, actor: Any, bank: Bank, **fields: Any) -> Bank:
     stored. Writes only those columns, under the bank's row lock, so a stale ``bank``
     object can never overwrite the fund counters that disbursements move.
 
-    The caller checks that ``actor`` may manage banks (the manager). Raises
-    ApplicationError naming the field for any other field (``code`` and the counters
-    cannot be changed here) or a bad value.
+    The caller checks that ``actor`` may manage banks (the manager) and that the values
+    have their types and ranges (as for ``bank_create``; a backdating limit of 0 to
+    ``MAX_BACKDATE_LIMIT_DAYS``). Raises TypeError for any other field: the code and the
+    counters cannot be changed here.
     """
-    errors = {name: [str(_("This field cannot be changed."))] for name in fields if name not in BANK_UPDATABLE_FIELDS}
-    errors.update(_bank_field_errors(fields))
-    if errors:
-        raise ApplicationError(str(_("The bank was not changed.")), errors)
+    unchangeable = sorted(set(fields) - set(BANK_UPDATABLE_FIELDS))
+    if unchangeable:
+        raise TypeError(f"bank_update cannot change {unchangeable}")
     locked = Bank.objects.select_for_update().get(pk=bank.pk)
     was = field_values(locked, fields)
     for name, value in fields.items():
@@ -191,25 +153,11 @@ def allocation_create(*, actor: Any, bank: Bank, year: int, amount: int, note: s
     Adds the amount to ``Bank.allocated`` in the same transaction, under the bank's row
     lock, so concurrent allocations (and disbursements) all count. The returned
     allocation's ``bank`` holds the fund figures as they now stand. The caller checks
-    that ``actor`` may manage allocations (the manager). Raises ApplicationError naming
-    the field: an amount that is not a whole, positive number of rupiah, a year outside
-    2017..2200, a note over 300 characters.
+    that ``actor`` may manage allocations (the manager) and that the values have their
+    types and ranges: ``amount`` 1 to ``MAX_ALLOCATION`` rupiah, ``year``
+    ``FIRST_PROGRAMME_YEAR`` to ``LAST_PROGRAMME_YEAR``, a note of at most 300
+    characters (the database's constraints hold the amount and the year too).
     """
-    errors: dict[str, list[str]] = {}
-    if not _is_int(amount) or not 1 <= amount <= MAX_ALLOCATION:
-        errors["amount"] = [
-            str(_("Must be a whole number of rupiah from 1 to {maximum}.")).format(maximum=MAX_ALLOCATION)
-        ]
-    if not _is_int(year) or not FIRST_PROGRAMME_YEAR <= year <= LAST_PROGRAMME_YEAR:
-        errors["year"] = [
-            str(_("Must be a year from {first} to {last}.")).format(
-                first=FIRST_PROGRAMME_YEAR, last=LAST_PROGRAMME_YEAR
-            )
-        ]
-    if not isinstance(note, str) or len(note) > Allocation._meta.get_field("note").max_length:  # type: ignore[operator]
-        errors["note"] = [str(_("At most 300 characters."))]
-    if errors:
-        raise ApplicationError(str(_("The allocation was not recorded.")), errors)
     locked = Bank.objects.select_for_update().get(pk=bank.pk)
     allocation = Allocation.objects.create(bank=locked, year=year, amount=amount, note=note.strip(), created_by=actor)
     audit_record(

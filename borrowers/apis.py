@@ -16,6 +16,7 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
+    inline_serializer,
 )
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -32,8 +33,9 @@ from borrowers.selectors import (
     region_list,
 )
 from borrowers.services import borrower_create, borrower_read_log, borrower_update, business_create
+from config import api
 from config.api import Pagination, RupiahField, paginated_response
-from config.errors import ErrorSerializer
+from config.errors import ErrorSerializer, errors_field
 from config.roles import Role, require_role
 
 TAGS = ["borrowers"]
@@ -44,6 +46,20 @@ NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such borrower, or n
 BAD_INPUT = OpenApiResponse(
     ErrorSerializer,
     description='Bad input: a message per field; the business\'s fields nested as {"business": {"nib": [...]}}.',
+)
+CREATE_BAD_INPUT = OpenApiResponse(
+    inline_serializer(
+        "BorrowerCreateError",
+        fields={
+            "message": serializers.CharField(),
+            "errors": errors_field(),
+            "existing_borrower": serializers.IntegerField(
+                required=False,
+                help_text="A NIK already registered: that borrower's id, for a user who may see that borrower.",
+            ),
+        },
+    ),
+    description=BAD_INPUT.description,
 )
 
 BUSINESS_EXAMPLE: dict[str, Any] = {
@@ -119,6 +135,16 @@ CREATE_ERROR_EXAMPLES = [
         "The address must be in Kota Semarang: kelurahan 33.22.01.2001 is not in the region list.",
     ),
     _error_example("Bad NIB", "nib", "An NIB has 13 digits; this one has 12.", nested="business"),
+    OpenApiExample(
+        "NIK already registered",
+        value={
+            "message": "A borrower with this NIK is already registered.",
+            "errors": {"nik": ["A borrower with this NIK is already registered."]},
+            "existing_borrower": 12,
+        },
+        response_only=True,
+        status_codes=["400"],
+    ),
 ]
 
 
@@ -154,13 +180,13 @@ class BusinessInputSerializer(serializers.Serializer):
     """A business or cooperative. ``nib`` (13 digits) or ``licence_number`` is needed;
     a cooperative (``kind``) needs its ``health_rating``."""
 
-    name = serializers.CharField(max_length=150)
+    name = api.CharField(max_length=150)
     sector = serializers.ChoiceField(choices=Business.Sector.choices)
-    nib = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
-    licence_number = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    nib = api.CharField(max_length=32, required=False, allow_blank=True, default="")
+    licence_number = api.CharField(max_length=50, required=False, allow_blank=True, default="")
     started_on = serializers.DateField(help_text="Not in the future. A cooperative's founding date.")
     monthly_revenue = RupiahField(min_value=0, help_text="Rupiah, a JSON integer.")
-    workers = serializers.IntegerField(min_value=1, default=1, help_text="The owner counts.")
+    workers = api.IntegerField(min_value=1, default=1, help_text="The owner counts.")
     kind = serializers.ChoiceField(choices=Business.Kind.choices, default=Business.Kind.INDIVIDUAL)
     health_rating = serializers.ChoiceField(
         choices=Business.Health.choices, required=False, allow_blank=True, default=""
@@ -237,16 +263,16 @@ class BorrowerListApi(APIView):
     class InputSerializer(serializers.Serializer):
         """A new borrower with a first business."""
 
-        nik = serializers.CharField(max_length=32, help_text="16 digits; spaces, dots and dashes are dropped.")
-        name = serializers.CharField(max_length=150)
+        nik = api.CharField(max_length=32, help_text="16 digits; spaces, dots and dashes are dropped.")
+        name = api.CharField(max_length=150)
         birth_date = serializers.DateField(help_text="Must agree with the NIK's DDMMYY.")
         sex = serializers.ChoiceField(choices=Borrower.Sex.choices, help_text="Must agree with the NIK (day + 40: F).")
-        phone = serializers.CharField(max_length=32, help_text="Indonesian mobile: 08..., 628... or +62 8...")
-        address = serializers.CharField(max_length=300, help_text="The address on the KTP.")
-        kelurahan = serializers.CharField(
+        phone = api.CharField(max_length=32, help_text="Indonesian mobile: 08..., 628... or +62 8...")
+        address = api.CharField(max_length=300, help_text="The address on the KTP.")
+        kelurahan = api.CharField(
             max_length=32, help_text="Region code of the KTP address's kelurahan in Kota Semarang (see regions/)."
         )
-        npwp = serializers.CharField(
+        npwp = api.CharField(
             max_length=32, required=False, allow_blank=True, default="", help_text="16 digits (or the old 15)."
         )
         business = BusinessInputSerializer()
@@ -296,7 +322,7 @@ class BorrowerListApi(APIView):
             "Semarang's. Answers the borrower with its full NIK (the read is logged)."
         ),
         request=InputSerializer,
-        responses={201: BorrowerOutputSerializer, 400: BAD_INPUT, 401: NOT_LOGGED_IN, 403: FORBIDDEN},
+        responses={201: BorrowerOutputSerializer, 400: CREATE_BAD_INPUT, 401: NOT_LOGGED_IN, 403: FORBIDDEN},
         examples=[
             OpenApiExample("A borrower with a warung", value=CREATE_EXAMPLE, request_only=True),
             OpenApiExample("The new borrower", value=BORROWER_EXAMPLE, response_only=True, status_codes=["201"]),
@@ -320,14 +346,14 @@ class BorrowerDetailApi(APIView):
         """The fields to change (all optional). The NIK never changes; birth date and sex
         only to values that agree with it."""
 
-        name = serializers.CharField(max_length=150, required=False)
-        phone = serializers.CharField(max_length=32, required=False)
-        address = serializers.CharField(max_length=300, required=False)
-        kelurahan = serializers.CharField(max_length=32, required=False)
-        npwp = serializers.CharField(max_length=32, required=False, allow_blank=True, help_text='"" removes it.')
+        name = api.CharField(max_length=150, required=False)
+        phone = api.CharField(max_length=32, required=False)
+        address = api.CharField(max_length=300, required=False)
+        kelurahan = api.CharField(max_length=32, required=False)
+        npwp = api.CharField(max_length=32, required=False, allow_blank=True, help_text='"" removes it.')
         birth_date = serializers.DateField(required=False)
         sex = serializers.ChoiceField(choices=Borrower.Sex.choices, required=False)
-        nik = serializers.CharField(max_length=32, required=False, help_text="Immutable: a different NIK answers 400.")
+        nik = api.CharField(max_length=32, required=False, help_text="Immutable: a different NIK answers 400.")
 
         class Meta:
             ref_name = "BorrowerUpdate"

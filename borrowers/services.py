@@ -19,6 +19,7 @@ from django.utils.translation import gettext
 from audit.services import audit_record, changed, field_values
 from borrowers import identity
 from borrowers.models import Borrower, BorrowerReadLog, Business, Region
+from borrowers.selectors import borrower_visible
 from config.errors import ApplicationError
 from config.roles import Role, UserLike
 
@@ -37,7 +38,10 @@ BORROWER_UPDATABLE_FIELDS: Final = frozenset(
 #: Errors as DRF shapes them: a list of messages per field, or a dict for a nested object.
 FieldErrors = dict[str, Any]
 
-_MISSING: Final = object()
+#: The fields of a business (``borrower_create``'s ``business``).
+BUSINESS_FIELDS: Final = frozenset(
+    {"name", "sector", "nib", "licence_number", "started_on", "monthly_revenue", "workers", "kind", "health_rating"}
+)
 
 
 def programme_region_code() -> str:
@@ -55,13 +59,14 @@ def _messages(errors: Mapping[str, Any]) -> list[str]:
     return found
 
 
-def _raise_if_any(errors: FieldErrors) -> None:
+def _raise_if_any(errors: FieldErrors, **extra: Any) -> None:
     """Raise ApplicationError when ``errors`` has any: its message is the only error's
-    own message, or "Invalid input." when there are several."""
+    own message, or "Invalid input." when there are several; ``extra`` adds top-level
+    fields to the answer."""
     if not errors:
         return
     messages = _messages(errors)
-    raise ApplicationError(messages[0] if len(messages) == 1 else gettext("Invalid input."), errors)
+    raise ApplicationError(messages[0] if len(messages) == 1 else gettext("Invalid input."), errors, **extra)
 
 
 def _translated(error: identity.IdentityError) -> str:
@@ -77,32 +82,11 @@ def _checked(check: Callable[[str], str], value: str, field: str, errors: FieldE
         return None
 
 
-def _text(value: Any, field: str, max_length: int, errors: FieldErrors, *, required: bool = True) -> str:
-    """``value`` stripped; a message under ``field`` when it is empty (and required) or too long."""
-    text = value.strip() if isinstance(value, str) else ""
-    if not isinstance(value, str):
-        _add(errors, field, gettext("Must be text."))
-    elif required and not text:
-        _add(errors, field, gettext("This field may not be blank."))
-    elif len(text) > max_length:
-        _add(
-            errors,
-            field,
-            gettext("Ensure this field has no more than {max_length} characters.").format(max_length=max_length),
-        )
-    return text
-
-
-def _checked_nik_agreement(nik: str, birth_date: Any, sex: Any, errors: FieldErrors) -> None:
-    """Messages under ``birth_date`` and ``sex`` where they disagree with the (valid) NIK."""
-    if not isinstance(birth_date, date):
-        _add(errors, "birth_date", gettext("Must be a date (YYYY-MM-DD)."))
-        return
+def _checked_nik_agreement(nik: str, birth_date: date, sex: str, errors: FieldErrors) -> None:
+    """Messages under ``birth_date`` and ``sex`` where they disagree with the (valid) NIK,
+    or the birth date is in the future."""
     if birth_date > timezone.localdate():
         _add(errors, "birth_date", gettext("A birth date cannot be in the future."))
-    if sex not in Borrower.Sex.values:
-        _add(errors, "sex", gettext("Must be M or F."))
-        return
     for disagreement in identity.nik_disagreements(nik, birth_date, sex):
         _add(errors, disagreement.field, _translated(disagreement))
 
@@ -112,11 +96,11 @@ def _region_name(code: str) -> str:
     return name or DEFAULT_PROGRAMME_REGION_NAME
 
 
-def _checked_kelurahan(code: Any, errors: FieldErrors) -> Region | None:
+def _checked_kelurahan(code: str, errors: FieldErrors) -> Region | None:
     """The kelurahan (a village-level Region inside the programme region) with this code,
     or None with a message under ``kelurahan``."""
     programme_code = programme_region_code()
-    code = code.strip() if isinstance(code, str) else ""
+    code = code.strip()
     region = Region.objects.select_related("parent__parent").filter(code=code).first() if code else None
     if region is None:
         _add(
@@ -153,12 +137,9 @@ def _checked_kelurahan(code: Any, errors: FieldErrors) -> Region | None:
     return region
 
 
-def _checked_npwp(npwp: Any, errors: FieldErrors) -> str:
+def _checked_npwp(npwp: str, errors: FieldErrors) -> str:
     """The NPWP compact, "" for none; a message under ``npwp`` when it is invalid."""
-    if npwp is None or (isinstance(npwp, str) and not npwp.strip()):
-        return ""
-    if not isinstance(npwp, str):
-        _add(errors, "npwp", gettext("Must be text."))
+    if not npwp.strip():
         return ""
     return _checked(identity.validate_npwp, npwp, "npwp", errors) or ""
 
@@ -167,45 +148,32 @@ def _nik_taken_message() -> str:
     return gettext("A borrower with this NIK is already registered.")
 
 
+def _nik_taken_extra(actor: UserLike, nik: str) -> dict[str, int]:
+    """``{"existing_borrower": id}`` for the borrower already registered with ``nik``,
+    when ``actor`` may see that borrower (officers, auditors and the manager always; bank
+    staff only a borrower of their bank); otherwise nothing."""
+    existing = borrower_visible(user=actor).filter(nik=nik).values_list("pk", flat=True).first()
+    return {} if existing is None else {"existing_borrower": existing}
+
+
 def _business_checked(data: Mapping[str, Any], *, borrower_id: int | None) -> tuple[dict[str, Any], FieldErrors]:
     """The business's values ready for ``Business(**values)`` and the errors per field.
 
-    Rules: name and sector; an NIB of 13 digits or the older licence number (an NIB
-    already registered to another borrower's business is refused); ``started_on`` not
-    in the future; ``monthly_revenue`` a whole number of rupiah, not negative; at least
-    one worker; ``kind`` individual or cooperative, and a cooperative needs its health
-    rating (an individual business has none).
+    The caller has checked each field's type and range (the API's serializer): a name,
+    a ``Business.Sector``, ``started_on`` a date, ``monthly_revenue`` whole rupiah from
+    0, ``workers`` from 1, ``kind`` and ``health_rating`` among theirs. Rules: an NIB
+    of 13 digits or the older licence number (an NIB already registered to another
+    borrower's business is refused); ``started_on`` not in the future; a cooperative
+    needs its health rating (an individual business has none).
     """
-    unknown = set(data) - {
-        "name",
-        "sector",
-        "nib",
-        "licence_number",
-        "started_on",
-        "monthly_revenue",
-        "workers",
-        "kind",
-        "health_rating",
-    }
+    unknown = set(data) - BUSINESS_FIELDS
     if unknown:
         raise TypeError(f"unknown business fields: {sorted(unknown)}")
     errors: FieldErrors = {}
-    required = gettext("This field is required.")
-    for field in ("name", "sector", "started_on", "monthly_revenue"):
-        if data.get(field, _MISSING) is _MISSING:
-            _add(errors, field, required)
-
-    name = _text(data.get("name", ""), "name", 150, errors) if "name" in data else ""
-    sector = data.get("sector", "")
-    if "sector" in data and sector not in Business.Sector.values:
-        _add(errors, "sector", gettext("Must be one of: {choices}.").format(choices=", ".join(Business.Sector.values)))
-
-    nib_text = data.get("nib") or ""
-    licence_number = _text(data.get("licence_number") or "", "licence_number", 50, errors, required=False)
+    nib_text = data.get("nib", "")
+    licence_number = data.get("licence_number", "").strip()
     nib = ""
-    if not isinstance(nib_text, str):
-        _add(errors, "nib", gettext("Must be text."))
-    elif nib_text.strip():
+    if nib_text.strip():
         nib = _checked(identity.validate_nib, nib_text, "nib", errors) or ""
         same_nib = Business.objects.filter(nib=nib)
         if borrower_id is not None:
@@ -217,47 +185,25 @@ def _business_checked(data: Mapping[str, Any], *, borrower_id: int | None) -> tu
             errors, "nib", gettext("Give the business's NIB (13 digits) or, for an older business, its licence number.")
         )
 
-    started_on = data.get("started_on")
-    if "started_on" in data:
-        if not isinstance(started_on, date):
-            _add(errors, "started_on", gettext("Must be a date (YYYY-MM-DD)."))
-        elif started_on > timezone.localdate():
-            _add(errors, "started_on", gettext("A business cannot start in the future."))
-
-    monthly_revenue = data.get("monthly_revenue")
-    if "monthly_revenue" in data:
-        if isinstance(monthly_revenue, bool) or not isinstance(monthly_revenue, int):
-            _add(errors, "monthly_revenue", gettext("Must be a whole number of rupiah."))
-        elif monthly_revenue < 0:
-            _add(errors, "monthly_revenue", gettext("Must not be negative."))
-
-    workers = data.get("workers", 1)
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        _add(errors, "workers", gettext("Must be a whole number, at least 1 (the owner counts)."))
+    started_on: date = data["started_on"]
+    if started_on > timezone.localdate():
+        _add(errors, "started_on", gettext("A business cannot start in the future."))
 
     kind = data.get("kind") or Business.Kind.INDIVIDUAL
-    health_rating = data.get("health_rating") or ""
-    if kind not in Business.Kind.values:
-        _add(errors, "kind", gettext("Must be one of: {choices}.").format(choices=", ".join(Business.Kind.values)))
-    elif kind == Business.Kind.COOPERATIVE and not health_rating:
+    health_rating = data.get("health_rating", "")
+    if kind == Business.Kind.COOPERATIVE and not health_rating:
         _add(errors, "health_rating", gettext("A cooperative needs its health rating."))
     elif kind == Business.Kind.INDIVIDUAL and health_rating:
         _add(errors, "health_rating", gettext("Only a cooperative has a health rating."))
-    if health_rating and health_rating not in Business.Health.values:
-        _add(
-            errors,
-            "health_rating",
-            gettext("Must be one of: {choices}.").format(choices=", ".join(Business.Health.values)),
-        )
 
     values = {
-        "name": name,
-        "sector": sector,
+        "name": data["name"].strip(),
+        "sector": data["sector"],
         "nib": nib,
         "licence_number": licence_number,
         "started_on": started_on,
-        "monthly_revenue": monthly_revenue,
-        "workers": workers,
+        "monthly_revenue": data["monthly_revenue"],
+        "workers": data.get("workers", 1),
         "kind": kind,
         "health_rating": health_rating,
     }
@@ -280,29 +226,30 @@ def borrower_create(
 ) -> Borrower:
     """Register a borrower (created by ``actor``) with a first business.
 
+    The caller has checked each value's type and length (the API's serializer).
     Raises ApplicationError with a message per field: ``nik`` (invalid or already
-    registered), ``birth_date`` and ``sex`` (disagreeing with the NIK; a birth date in
-    the future), ``name``, ``phone`` (not an Indonesian mobile number), ``address``,
-    ``kelurahan`` (not a kelurahan of the programme region), ``npwp``, and the
-    business's fields nested under ``business`` (see ``business_create``).
+    registered: then the answer names the registered borrower's id as
+    ``existing_borrower`` when ``actor`` may see that borrower), ``birth_date`` and
+    ``sex`` (disagreeing with the NIK; a birth date in the future), ``phone`` (not an
+    Indonesian mobile number), ``kelurahan`` (not a kelurahan of the programme region),
+    ``npwp``, and the business's fields nested under ``business`` (see
+    ``business_create``).
     """
     errors: FieldErrors = {}
-    clean_nik = _checked(identity.validate_nik, nik, "nik", errors) if isinstance(nik, str) else None
-    if not isinstance(nik, str):
-        _add(errors, "nik", gettext("Must be text."))
+    nik_taken: dict[str, int] = {}
+    clean_nik = _checked(identity.validate_nik, nik, "nik", errors)
     if clean_nik is not None:
         if Borrower.objects.filter(nik=clean_nik).exists():
             _add(errors, "nik", _nik_taken_message())
+            nik_taken = _nik_taken_extra(actor, clean_nik)
         _checked_nik_agreement(clean_nik, birth_date, sex, errors)
-    clean_name = _text(name, "name", 150, errors)
-    clean_phone = _checked(identity.normalise_phone, phone, "phone", errors) if isinstance(phone, str) else None
-    clean_address = _text(address, "address", 300, errors)
+    clean_phone = _checked(identity.normalise_phone, phone, "phone", errors)
     kelurahan = _checked_kelurahan(kelurahan_code, errors)
     clean_npwp = _checked_npwp(npwp, errors)
     business_values, business_errors = _business_checked(business, borrower_id=None)
     if business_errors:
         errors["business"] = business_errors
-    _raise_if_any(errors)
+    _raise_if_any(errors, **nik_taken)
     if clean_nik is None or clean_phone is None or kelurahan is None:  # each None added an error above
         raise AssertionError("unreachable")
 
@@ -310,18 +257,20 @@ def borrower_create(
         with transaction.atomic():
             borrower = Borrower.objects.create(
                 nik=clean_nik,
-                name=clean_name,
+                name=name.strip(),
                 birth_date=birth_date,
                 sex=sex,
                 phone=clean_phone,
-                address=clean_address,
+                address=address.strip(),
                 kelurahan=kelurahan,
                 npwp=clean_npwp,
                 created_by=actor,
             )
     except IntegrityError as exc:  # the same NIK registered at the same moment
         if Borrower.objects.filter(nik=clean_nik).exists():
-            raise ApplicationError(_nik_taken_message(), {"nik": [_nik_taken_message()]}) from exc
+            raise ApplicationError(
+                _nik_taken_message(), {"nik": [_nik_taken_message()]}, **_nik_taken_extra(actor, clean_nik)
+            ) from exc
         raise
     business_row = Business.objects.create(borrower=borrower, **business_values)
     audit_record(actor=actor, action="borrower_create", subject=borrower, after=field_values(borrower, BORROWER_FIELDS))
@@ -353,17 +302,11 @@ def borrower_update(*, actor: UserLike, borrower: Borrower, **fields: Any) -> Bo
             same = False
         if not same:
             _add(errors, "nik", gettext("The NIK cannot be changed: register the borrower again if it was wrong."))
-    if "name" in fields:
-        changes["name"] = _text(fields["name"], "name", 150, errors)
-    if "address" in fields:
-        changes["address"] = _text(fields["address"], "address", 300, errors)
+    for field in ("name", "address"):
+        if field in fields:
+            changes[field] = fields[field].strip()
     if "phone" in fields:
-        phone = fields["phone"]
-        changes["phone"] = (
-            _checked(identity.normalise_phone, phone, "phone", errors) if isinstance(phone, str) else None
-        )
-        if not isinstance(phone, str):
-            _add(errors, "phone", gettext("Must be text."))
+        changes["phone"] = _checked(identity.normalise_phone, fields["phone"], "phone", errors)
     if "kelurahan_code" in fields:
         changes["kelurahan"] = _checked_kelurahan(fields["kelurahan_code"], errors)
     if "npwp" in fields:
@@ -403,10 +346,11 @@ def business_create(
 ) -> Business:
     """Add a business (or cooperative) to a borrower.
 
+    The caller has checked each value's type and range (the API's serializer).
     Raises ApplicationError with a message per field: ``nib`` (neither a 13-digit NIB
     nor a licence number; an NIB of another borrower's business), ``started_on`` (in
-    the future), ``monthly_revenue`` (negative or not whole rupiah), ``workers``,
-    ``kind``, ``sector``, ``health_rating`` (a cooperative without one).
+    the future), ``health_rating`` (a cooperative without one, an individual business
+    with one).
     """
     values, errors = _business_checked(
         {

@@ -1,21 +1,27 @@
-"""Building blocks shared by the APIs: money and rate fields that refuse floats, a
-cheap per-client throttle, a serializer base for hot, flat request bodies, and "not a
-valid choice" answers that name the valid choices."""
+"""Building blocks shared by the APIs: the input fields every request serializer uses
+(text that must be a JSON string, booleans that must be JSON booleans, integers held to
+their database column's range, money and rates that refuse floats), pagination that
+answers a bad page number with 400, a cheap per-client throttle, a serializer base for
+hot, flat request bodies, and "not a valid choice" answers that name the valid choices."""
 
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, NoReturn
 
 from django import forms
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from django_filters.filterset import FilterSet
+from drf_spectacular import openapi
+from drf_spectacular.utils import OpenApiResponse
 from redis.exceptions import RedisError
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.fields import Field
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -26,17 +32,70 @@ from rest_framework.views import APIView
 logger = logging.getLogger(__name__)
 
 
-class RupiahField(serializers.IntegerField):
-    """Whole rupiah: a JSON integer (or a string of digits). A JSON number with a
-    fraction or an exponent is refused, never truncated: 1000000.5 is not a rupiah
-    amount, and 1e21 has already lost digits in the parser."""
+#: The range of the database's integer columns (PostgreSQL's ``integer`` and ``bigint``;
+#: SQLite stores both in 64 bits, and is held to the same bounds so both databases agree).
+INTEGER_MIN, INTEGER_MAX = -(2**31), 2**31 - 1
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 
-    default_error_messages = {"float": _("Must be a whole number of rupiah (a JSON integer).")}
+
+class CharField(serializers.CharField):
+    """Text, which must come as a JSON string: DRF's own field turns ``0`` into ``"0"``
+    (a bank named "0"). NUL characters are refused (DRF's validator)."""
+
+    default_error_messages = {"invalid": _("Must be text (a JSON string).")}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
+class BooleanField(serializers.BooleanField):
+    """``true`` or ``false``, JSON booleans only: DRF's own field takes ``0``, ``"no"``
+    or ``"off"`` for false."""
+
+    default_error_messages = {"invalid": _("Must be true or false (a JSON boolean).")}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class IntegerField(serializers.IntegerField):
+    """A whole number (a JSON integer or a string of digits) within the range of the
+    ``integer`` column that stores it, unless a narrower ``min_value``/``max_value`` is
+    given: a number past the column's range is a 400 naming the field, never a database
+    error. A JSON number with a fraction is refused, never truncated."""
+
+    column_min = INTEGER_MIN
+    column_max = INTEGER_MAX
+    default_error_messages = {"float": _("Must be a whole number (a JSON integer).")}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["min_value"] = max(self.column_min, kwargs.get("min_value", self.column_min))
+        kwargs["max_value"] = min(self.column_max, kwargs.get("max_value", self.column_max))
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> int:
         if isinstance(data, float):
             self.fail("float")
         return int(super().to_internal_value(data))
+
+
+class BigIntegerField(IntegerField):
+    """A whole number for a ``bigint`` column (an id, a count of rupiah)."""
+
+    column_min = BIGINT_MIN
+    column_max = BIGINT_MAX
+
+
+class RupiahField(BigIntegerField):
+    """Whole rupiah: a JSON integer (or a string of digits) that fits a ``bigint``
+    column. A JSON number with a fraction or an exponent is refused, never truncated:
+    1000000.5 is not a rupiah amount, and 1e21 has already lost digits in the parser."""
+
+    default_error_messages = {"float": _("Must be a whole number of rupiah (a JSON integer).")}
 
 
 class RateField(serializers.DecimalField):
@@ -49,6 +108,20 @@ class RateField(serializers.DecimalField):
         if isinstance(data, float):
             self.fail("float")
         return super().to_internal_value(data)
+
+
+class RefuseNulInPathMiddleware:
+    """A path with a NUL character names nothing: answer 404 in the error shape at once.
+    (PostgreSQL cannot even be asked about such a string: a bank code or a product code
+    with a NUL would otherwise fail inside the database driver, a 500.)"""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path:
+            return JsonResponse({"message": str(exceptions.NotFound.default_detail), "errors": {}}, status=404)
+        return self.get_response(request)
 
 
 def _count_hit(key: str, ttl: int) -> int:
@@ -136,20 +209,63 @@ class ReusedFieldsSerializer(serializers.Serializer):
 
 class Pagination(PageNumberPagination):
     """``?page=N&page_size=M`` (M up to 500, default 50), answering ``{"count", "next",
-    "previous", "results"}``."""
+    "previous", "results"}``. A page that is not a whole number from 1 answers 400
+    naming ``page``; a page past the last one 404."""
 
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: APIView | None = None) -> list[Any] | None:
+        page = request.query_params.get(self.page_query_param)
+        if page is not None and page not in self.last_page_strings:
+            try:
+                number = int(page)
+            except ValueError:
+                number = 0
+            if not 1 <= number <= INTEGER_MAX:
+                raise serializers.ValidationError(
+                    {self.page_query_param: [_("A page is a whole number from 1, or 'last'.")]}
+                )
+        return super().paginate_queryset(queryset, request, view)
+
+
+def paginator_of(view: APIView) -> Pagination:
+    """The view's paginator. A list view declares ``pagination_class``: the schema
+    generator reads the same attribute, so the documented shape is the one answered."""
+    pagination_class = getattr(view, "pagination_class", None)
+    if pagination_class is None or not issubclass(pagination_class, Pagination):
+        raise ImproperlyConfigured(f"{type(view).__name__} answers a list: give it a pagination_class")
+    return pagination_class()
 
 
 def paginated_response(
     *, request: Request, view: APIView, queryset: QuerySet[Any], serializer_class: type[serializers.BaseSerializer]
 ) -> Response:
     """One page of ``queryset`` rendered with ``serializer_class``, in the list shape."""
-    paginator = Pagination()
+    paginator = paginator_of(view)
     page = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True, context={"request": request}).data)
+
+
+class AutoSchema(openapi.AutoSchema):
+    """drf-spectacular's schema, plus the answers every paginated list can give: 400 for
+    a page that is not a whole number from 1, 404 for a page past the last one."""
+
+    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
+        responses: dict[str, Any] = super()._get_response_bodies(direction)
+        if self.method == "GET" and "200" in responses and self._get_paginator() is not None:
+            from config.errors import ErrorSerializer
+
+            for code, description in (
+                ("400", "Bad input: a page that is not a whole number from 1, or a bad filter."),
+                ("404", "No such page (past the last one)."),
+            ):
+                if code not in responses:
+                    responses[code] = self._get_response_for_code(
+                        OpenApiResponse(ErrorSerializer, description=description), code, direction=direction
+                    )
+        return responses
 
 
 def filtered(filterset_class: type[FilterSet], params: Any, queryset: QuerySet[Any]) -> QuerySet[Any]:

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config import api
 from config.api import FixedWindowThrottle
 from config.auth_services import token_issue, token_revoke
 from config.errors import ApplicationError, ErrorSerializer
@@ -28,8 +29,8 @@ class LoginThrottle(FixedWindowThrottle):
 
 
 class CredentialsSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=128, trim_whitespace=False)
+    username = api.CharField(max_length=150)
+    password = api.CharField(max_length=128, trim_whitespace=False)
 
 
 def _authenticate(request: Request, data: Any) -> Any:

@@ -18,7 +18,7 @@ from django.db.models import Choices
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -108,15 +108,32 @@ def choice_name(choices: type[Choices], value: str) -> str:
     return value.replace("_", " ")
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "array", "items": {"type": "string"}},
+            {"type": "object", "additionalProperties": True},
+        ]
+    }
+)
+class FieldErrorsField(serializers.Field):
+    """The messages of one field: a list of strings, or for a nested object or a list
+    of items an object of the same shape (keyed by field name or item index)."""
+
+
+def errors_field(**kwargs: Any) -> serializers.DictField:
+    return serializers.DictField(child=FieldErrorsField(), **kwargs)
+
+
 #: Every error answer, for the API docs. (Built inline: a serializer class cannot
 #: declare a field named "errors" without shadowing its own ``errors``.)
 ErrorSerializer = inline_serializer(
     "Error",
     fields={
         "message": serializers.CharField(help_text="What went wrong, in the request's language."),
-        "errors": serializers.DictField(
-            child=serializers.ListField(child=serializers.CharField()),
-            help_text="Messages per input field (empty when no field is at fault).",
+        "errors": errors_field(
+            help_text="Messages per input field (empty when no field is at fault); a nested object's or a "
+            "list item's errors nest the same way, list items keyed by their index."
         ),
     },
 )
@@ -127,7 +144,7 @@ ConflictSerializer = inline_serializer(
     "StateConflict",
     fields={
         "message": serializers.CharField(),
-        "errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
+        "errors": errors_field(),
         "state": serializers.CharField(help_text="The object's current state."),
     },
 )

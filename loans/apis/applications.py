@@ -18,7 +18,8 @@ from rest_framework.views import APIView
 from audit.models import AuditEntry
 from banks.models import Bank
 from borrowers.models import Borrower, Business
-from config.api import RupiahField, paginated_response
+from config import api
+from config.api import Pagination, RupiahField, paginated_response
 from config.errors import ApplicationError, ConflictSerializer, ErrorSerializer, ItemsNotFound
 from config.roles import Role, require_role
 from loans.apis import examples
@@ -168,21 +169,21 @@ LIST_PARAMETERS = [
         enum=["waiting", "-waiting", "created", "-created", "id", "-id"],
         description="`waiting` (default): the longest wait in the current state first.",
     ),
-    OpenApiParameter("page", int),
-    OpenApiParameter("page_size", int, description="Up to 500 (default 50)."),
 ]
 
 
 class ApplicationListApi(APIView):
+    pagination_class = Pagination
+
     class InputSerializer(serializers.Serializer):
-        borrower = serializers.IntegerField()
-        bank = serializers.CharField(max_length=16, help_text="Bank code: JATENG or PASAR.")
+        borrower = api.BigIntegerField()
+        bank = api.CharField(max_length=16, help_text="Bank code: JATENG or PASAR.")
         principal = RupiahField(min_value=1, help_text="Rupiah asked for.")
-        tenor_months = serializers.IntegerField(min_value=1, max_value=120)
-        collateral = serializers.BooleanField(default=False)
-        purpose = serializers.CharField(max_length=500, allow_blank=True, default="")
-        business = serializers.IntegerField(required=False, help_text="Default: the borrower's latest business.")
-        product = serializers.CharField(required=False, help_text="Default: WIBAWA, the programme's product.")
+        tenor_months = api.IntegerField(min_value=1, max_value=120)
+        collateral = api.BooleanField(default=False)
+        purpose = api.CharField(max_length=500, allow_blank=True, default="")
+        business = api.BigIntegerField(required=False, help_text="Default: the borrower's latest business.")
+        product = api.CharField(required=False, help_text="Default: WIBAWA, the programme's product.")
 
         class Meta:
             ref_name = "ApplicationCreate"
@@ -190,7 +191,7 @@ class ApplicationListApi(APIView):
     @extend_schema(
         operation_id="applications_list",
         parameters=LIST_PARAMETERS,
-        examples=[examples.answer("A page of applications", examples.page(examples.APPLICATION))],
+        examples=[examples.answer("A page of applications", examples.APPLICATION)],
         responses={200: ApplicationSerializer(many=True), 400: ERRORS[400], 401: ERRORS[401]},
         tags=["applications"],
     )
@@ -271,7 +272,7 @@ class ApplicationDetailApi(APIView):
 
 
 class NoteSerializer(serializers.Serializer):
-    note = serializers.CharField(max_length=2000, allow_blank=True, default="")
+    note = api.CharField(max_length=2000, allow_blank=True, default="")
 
     class Meta:
         ref_name = "ActionNote"
@@ -279,7 +280,7 @@ class NoteSerializer(serializers.Serializer):
 
 class FieldVerifySerializer(serializers.Serializer):
     visited_on = serializers.DateField()
-    notes = serializers.CharField(max_length=5000)
+    notes = api.CharField(max_length=5000)
     latitude = serializers.DecimalField(max_digits=9, decimal_places=6, min_value=-90, max_value=90, required=False)
     longitude = serializers.DecimalField(max_digits=9, decimal_places=6, min_value=-180, max_value=180, required=False)
     photo = serializers.FileField(required=False, help_text="A photo of the business (multipart only), up to 5 MB.")
@@ -295,17 +296,17 @@ class FieldVerifySerializer(serializers.Serializer):
 
 class CreditCheckSerializer(serializers.Serializer):
     result = serializers.ChoiceField(choices=Application.CreditResult.choices)
-    notes = serializers.CharField(max_length=5000, allow_blank=True, default="")
+    notes = api.CharField(max_length=5000, allow_blank=True, default="")
 
     class Meta:
         ref_name = "CreditCheck"
 
 
 class ApproveSerializer(serializers.Serializer):
-    contract_number = serializers.CharField(max_length=64)
+    contract_number = api.CharField(max_length=64)
     principal = RupiahField(min_value=1, required=False, help_text="Approve less than asked (rupiah).")
-    tenor_months = serializers.IntegerField(min_value=1, max_value=120, required=False)
-    collateral = serializers.BooleanField(required=False)
+    tenor_months = api.IntegerField(min_value=1, max_value=120, required=False)
+    collateral = api.BooleanField(required=False)
 
     class Meta:
         ref_name = "Approve"
@@ -320,7 +321,7 @@ class DisburseSerializer(serializers.Serializer):
 
 
 class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000)
+    reason = api.CharField(max_length=2000)
 
     class Meta:
         ref_name = "Reason"
@@ -413,7 +414,7 @@ class BatchDisburseApi(APIView):
     """A bank's batch of disbursements in one transaction, all or nothing."""
 
     class ItemSerializer(serializers.Serializer):
-        application = serializers.IntegerField()
+        application = api.BigIntegerField()
         disbursed_on = serializers.DateField()
         amount = RupiahField(min_value=1, required=False, help_text="If given, must equal the approved principal.")
 

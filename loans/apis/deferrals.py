@@ -13,13 +13,14 @@ from typing import Any
 
 from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import paginated_response
+from config import api
+from config.api import Pagination, paginated_response
 from config.errors import ConflictSerializer, ErrorSerializer
 from config.roles import Role, require_role
 from loans.apis import examples, examples_deferrals
@@ -100,13 +101,15 @@ def _parse(serializer_class: type[serializers.Serializer], request: Request) -> 
 
 
 class DeferralListApi(APIView):
+    pagination_class = Pagination
+
     class InputSerializer(serializers.Serializer):
-        months = serializers.IntegerField(
+        months = api.IntegerField(
             min_value=services.MIN_MONTHS, max_value=services.MAX_MONTHS, help_text="Months to move (1 to 12)."
         )
         mode = serializers.ChoiceField(choices=Deferral.Mode.choices)
-        reason = serializers.CharField(max_length=2000)
-        extension_of = serializers.IntegerField(
+        reason = api.CharField(max_length=2000)
+        extension_of = api.BigIntegerField(
             allow_null=True,
             required=False,
             default=None,
@@ -119,11 +122,8 @@ class DeferralListApi(APIView):
     @extend_schema(
         operation_id="loans_deferrals_list",
         description="The loan's deferrals, oldest first, for whoever may see the loan.",
-        parameters=[
-            OpenApiParameter("page", int),
-            OpenApiParameter("page_size", int, description="Up to 500 (default 50)."),
-        ],
-        examples=[examples.answer("A page of deferrals", examples.page(examples_deferrals.DEFERRAL_APPROVED))],
+        parameters=[],
+        examples=[examples.answer("A page of deferrals", examples_deferrals.DEFERRAL_APPROVED)],
         responses={200: DeferralSerializer(many=True), 401: ERRORS[401], 404: ERRORS[404]},
         tags=TAGS,
     )
@@ -168,14 +168,14 @@ class DeferralListApi(APIView):
 
 
 class DeferralNoteSerializer(serializers.Serializer):
-    note = serializers.CharField(max_length=2000, allow_blank=True, default="")
+    note = api.CharField(max_length=2000, allow_blank=True, default="")
 
     class Meta:
         ref_name = "DeferralApprove"
 
 
 class DeferralRejectSerializer(serializers.Serializer):
-    note = serializers.CharField(max_length=2000, help_text="Why the request is rejected.")
+    note = api.CharField(max_length=2000, help_text="Why the request is rejected.")
 
     class Meta:
         ref_name = "DeferralReject"
@@ -240,7 +240,7 @@ class DeferralRejectApi(APIView):
 
 class LoanWriteOffApi(APIView):
     class InputSerializer(serializers.Serializer):
-        reason = serializers.CharField(max_length=2000)
+        reason = api.CharField(max_length=2000)
         on = serializers.DateField(required=False, help_text="The write-off date; default today (Asia/Jakarta).")
 
         class Meta:

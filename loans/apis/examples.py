@@ -105,9 +105,5 @@ LOAN = {
 LOAN_DETAIL = {**LOAN, "next_installment": INSTALLMENT}
 
 
-def page(row: dict[str, Any]) -> dict[str, Any]:
-    return {"count": 1, "next": None, "previous": None, "results": [row]}
-
-
 def answer(name: str, value: Any) -> OpenApiExample:
     return OpenApiExample(name, value=value, response_only=True)

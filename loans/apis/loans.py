@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from borrowers.identity import mask_nik
 from borrowers.models import Borrower
-from config.api import paginated_response
+from config.api import Pagination, paginated_response
 from config.errors import ErrorSerializer
 from config.roles import Role, borrower_id_of, require_role
 from loans import collectibility
@@ -175,16 +175,16 @@ LIST_PARAMETERS = [
     OpenApiParameter("schedule_status", str, enum=Loan.ScheduleStatus.values),
     OpenApiParameter("disbursed_from", str, description="Date (YYYY-MM-DD), inclusive."),
     OpenApiParameter("disbursed_to", str, description="Date (YYYY-MM-DD), inclusive."),
-    OpenApiParameter("page", int),
-    OpenApiParameter("page_size", int, description="Up to 500 (default 50)."),
 ]
 
 
 class LoanListApi(APIView):
+    pagination_class = Pagination
+
     @extend_schema(
         operation_id="loans_list",
         parameters=LIST_PARAMETERS,
-        examples=[examples.answer("A page of loans", examples.page(examples.LOAN))],
+        examples=[examples.answer("A page of loans", examples.LOAN)],
         responses={200: LoanSerializer(many=True), 400: ERRORS[400], 401: ERRORS[401]},
         tags=["loans"],
     )
@@ -236,7 +236,12 @@ class LoanScheduleApi(APIView):
         ],
         description="The loan's stored schedule. While `schedule_status` is `pending` (computed in the "
         "background just after disbursement) `installments` is empty; ask again in a moment.",
-        responses={200: OutputSerializer, 401: ERRORS[401], 404: ERRORS[404]},
+        responses={
+            200: OutputSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="A `version` that is not one of the loan's."),
+            401: ERRORS[401],
+            404: ERRORS[404],
+        },
         tags=["loans"],
     )
     def get(self, request: Request, loan_id: int) -> Response:

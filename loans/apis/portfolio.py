@@ -30,6 +30,7 @@ from rest_framework.views import APIView
 from banks.models import Bank
 from banks.selectors import bank_visible
 from banks.services import FIRST_PROGRAMME_YEAR, LAST_PROGRAMME_YEAR
+from config import api
 from config.api import RateField
 from config.errors import ErrorSerializer
 from config.roles import Role, require_role
@@ -382,9 +383,9 @@ class PortfolioApi(APIView):
 
 
 class GradeSerializer(serializers.Serializer):
-    grade = serializers.IntegerField(min_value=1, max_value=5)
-    name = serializers.CharField(max_length=MAX_NAME_LENGTH)
-    min_days = serializers.IntegerField(
+    grade = api.IntegerField(min_value=1, max_value=5)
+    name = api.CharField(max_length=MAX_NAME_LENGTH)
+    min_days = api.IntegerField(
         min_value=0, max_value=MAX_MIN_DAYS, help_text="The class starts at this many days past due."
     )
     provision_percent = RateField(

@@ -10,7 +10,6 @@ from typing import Any
 
 from django.http import Http404
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -18,17 +17,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config import api
 from config.api import Pagination, RateField, RupiahField, paginated_response
 from config.errors import ErrorSerializer
 from config.roles import Role, require_role
 from loans import money
 from loans.models import Product
-from loans.schedule import FLAT, MAX_PRINCIPAL, MAX_TENOR_MONTHS, METHODS
+from loans.schedule import MAX_PRINCIPAL, MAX_TENOR_MONTHS, METHODS
 from loans.selectors.products import product_list, terms_in_force
 from loans.services.products import (
     MAX_MIN_AGE_YEARS,
     MAX_MIN_BUSINESS_AGE_MONTHS,
     MAX_REPEAT_MULTIPLIER,
+    TERMS_DEFAULTS,
     product_create,
     product_terms_create,
 )
@@ -76,13 +77,12 @@ class RateOutputField(serializers.Field):
 
 
 class TenorsField(serializers.ListField):
-    """Tenors in months: a non-empty list of distinct whole numbers from 1 to 120. Errors
-    come as one list of messages on the field, not one per list position."""
+    """Tenors in months: a non-empty list of whole numbers from 1 to 120. Errors come as
+    one list of messages on the field, not one per list position. (That each appears
+    once, longer than the grace period, is the service's rule.)"""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(
-            child=serializers.IntegerField(min_value=1, max_value=MAX_TENOR_MONTHS), allow_empty=False, **kwargs
-        )
+        super().__init__(child=api.IntegerField(min_value=1, max_value=MAX_TENOR_MONTHS), allow_empty=False, **kwargs)
 
     def to_internal_value(self, data: Any) -> list[int]:
         try:
@@ -92,8 +92,6 @@ class TenorsField(serializers.ListField):
                 messages = {str(message) for messages in exc.detail.values() for message in messages}
                 raise serializers.ValidationError(sorted(messages)) from exc
             raise
-        if len(set(tenors)) != len(tenors):
-            raise serializers.ValidationError(_("Each tenor may appear only once."))
         return tenors
 
 
@@ -133,23 +131,33 @@ class ProductTermsInputSerializer(serializers.Serializer):
         max_value=Decimal(100),
         help_text="Percent a year, a decimal string (at most 4 decimals).",
     )
-    method = serializers.ChoiceField(choices=METHODS, default=FLAT)
+    method = serializers.ChoiceField(choices=METHODS, default=TERMS_DEFAULTS["method"])
     ceiling_without_collateral = RupiahField(min_value=1, max_value=MAX_PRINCIPAL, help_text="Rupiah.")
     ceiling_with_collateral = RupiahField(
         min_value=1, max_value=MAX_PRINCIPAL, help_text="Rupiah; at least the ceiling without collateral."
     )
     allowed_tenors = TenorsField(help_text="Months, each 1 to 120 and longer than the grace period.")
-    grace_months = serializers.IntegerField(min_value=0, max_value=MAX_TENOR_MONTHS - 1, default=0)
+    grace_months = api.IntegerField(min_value=0, max_value=MAX_TENOR_MONTHS - 1, default=TERMS_DEFAULTS["grace_months"])
     rounding = serializers.ChoiceField(
-        choices=money.ROUNDING_UNITS, default=1, help_text="Installment rounding unit in rupiah."
+        choices=money.ROUNDING_UNITS,
+        default=TERMS_DEFAULTS["rounding"],
+        help_text="Installment rounding unit in rupiah.",
     )
-    interest_rounding = serializers.ChoiceField(choices=money.INTEREST_ROUNDING_MODES, default=money.HALF_UP)
-    installment_rounding = serializers.ChoiceField(choices=money.INSTALLMENT_ROUNDING_MODES, default=money.UP)
-    business_days = serializers.BooleanField(default=False)
-    min_business_age_months = serializers.IntegerField(min_value=1, max_value=MAX_MIN_BUSINESS_AGE_MONTHS, default=24)
-    min_age_years = serializers.IntegerField(min_value=1, max_value=MAX_MIN_AGE_YEARS, default=17)
-    repeat_multiplier = serializers.IntegerField(min_value=1, max_value=MAX_REPEAT_MULTIPLIER, default=2)
-    region_code = serializers.CharField(max_length=13, default="33.74")
+    interest_rounding = serializers.ChoiceField(
+        choices=money.INTEREST_ROUNDING_MODES, default=TERMS_DEFAULTS["interest_rounding"]
+    )
+    installment_rounding = serializers.ChoiceField(
+        choices=money.INSTALLMENT_ROUNDING_MODES, default=TERMS_DEFAULTS["installment_rounding"]
+    )
+    business_days = api.BooleanField(default=TERMS_DEFAULTS["business_days"])
+    min_business_age_months = api.IntegerField(
+        min_value=1, max_value=MAX_MIN_BUSINESS_AGE_MONTHS, default=TERMS_DEFAULTS["min_business_age_months"]
+    )
+    min_age_years = api.IntegerField(min_value=1, max_value=MAX_MIN_AGE_YEARS, default=TERMS_DEFAULTS["min_age_years"])
+    repeat_multiplier = api.IntegerField(
+        min_value=1, max_value=MAX_REPEAT_MULTIPLIER, default=TERMS_DEFAULTS["repeat_multiplier"]
+    )
+    region_code = api.CharField(max_length=13, default=TERMS_DEFAULTS["region_code"])
     valid_from = serializers.DateField(
         help_text="After the newest version's valid_from; that one closes the day before."
     )
@@ -208,8 +216,8 @@ class ProductListApi(APIView):
     pagination_class = Pagination
 
     class InputSerializer(serializers.Serializer):
-        code = serializers.CharField(max_length=32, help_text="Capital letters, digits, '-' or '_'; used in URLs.")
-        name = serializers.CharField(max_length=150)
+        code = api.CharField(max_length=32, help_text="Capital letters, digits, '-' or '_'; used in URLs.")
+        name = api.CharField(max_length=150)
         terms = ProductTermsInputSerializer(help_text="Version 1 of the terms.")
 
         class Meta:

@@ -12,7 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import Pagination, RupiahField
+from config import api
+from config.api import Pagination, RupiahField, paginator_of
 from config.errors import ConflictSerializer, ErrorSerializer
 from loans.apis.loans import ERRORS, _loan_or_404
 from loans.models import Repayment, RepaymentAllocation
@@ -95,11 +96,13 @@ class RepaymentListItemSerializer(RepaymentSerializer):
 
 
 class RepaymentListApi(APIView):
+    pagination_class = Pagination
+
     class InputSerializer(serializers.Serializer):
         amount = RupiahField(min_value=1, help_text="Whole rupiah, a JSON integer above zero.")
         paid_on = serializers.DateField(help_text="The day the borrower paid; not in the future.")
         channel = serializers.ChoiceField(choices=Repayment.Channel.choices)
-        reference = serializers.CharField(max_length=64, help_text="The bank's own reference, unique per bank.")
+        reference = api.CharField(max_length=64, help_text="The bank's own reference, unique per bank.")
 
         class Meta:
             ref_name = "RepaymentInput"
@@ -170,23 +173,15 @@ class RepaymentListApi(APIView):
 
     @extend_schema(
         operation_id="loans_repayments_list",
-        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
         examples=[
             OpenApiExample(
                 "A page of repayments",
                 value={
-                    "count": 1,
-                    "next": None,
-                    "previous": None,
-                    "results": [
-                        {
-                            **REPAYMENT_EXAMPLE,
-                            "created_by": "pasar-h2h",
-                            "reversed_by": None,
-                            "reversed_at": None,
-                            "reversal_reason": "",
-                        }
-                    ],
+                    **REPAYMENT_EXAMPLE,
+                    "created_by": "pasar-h2h",
+                    "reversed_by": None,
+                    "reversed_at": None,
+                    "reversal_reason": "",
                 },
                 response_only=True,
             )
@@ -196,7 +191,7 @@ class RepaymentListApi(APIView):
     )
     def get(self, request: Request, loan_id: int) -> Response:
         loan = _loan_or_404(request, loan_id)
-        paginator = Pagination()
+        paginator = paginator_of(self)
         page = paginator.paginate_queryset(loan_repayments(loan=loan), request, view=self) or []
         allocations = allocations_of(page)
         rows = [
@@ -221,7 +216,7 @@ def _row(repayment: Repayment) -> dict[str, Any]:
 
 class RepaymentReverseApi(APIView):
     class InputSerializer(serializers.Serializer):
-        reason = serializers.CharField(max_length=2000)
+        reason = api.CharField(max_length=2000)
 
         class Meta:
             ref_name = "RepaymentReverseInput"

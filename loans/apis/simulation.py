@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config import api
 from config.api import FixedWindowThrottle, RateField, ReusedFieldsSerializer, RupiahField
 from config.errors import ErrorSerializer
 from loans import money
@@ -109,7 +110,7 @@ class SimulationApi(APIView):
             default=Decimal(PROGRAMME_ANNUAL_RATE),
             help_text="Percent a year, as a decimal string (at most 4 decimals).",
         )
-        tenor_months = serializers.IntegerField(min_value=1, max_value=MAX_TENOR_MONTHS)
+        tenor_months = api.IntegerField(min_value=1, max_value=MAX_TENOR_MONTHS)
         method = serializers.ChoiceField(choices=METHODS, default="flat")
         disbursement_date = serializers.DateField(
             default=None, allow_null=True, help_text="Default: today in Asia/Jakarta. 1900-01-01 to 2199-12-31."
@@ -117,13 +118,13 @@ class SimulationApi(APIView):
         first_due_date = serializers.DateField(
             default=None, allow_null=True, help_text="After the disbursement, at most 2 months after it."
         )
-        grace_months = serializers.IntegerField(min_value=0, max_value=MAX_TENOR_MONTHS - 1, default=0)
+        grace_months = api.IntegerField(min_value=0, max_value=MAX_TENOR_MONTHS - 1, default=0)
         rounding = serializers.ChoiceField(
             choices=money.ROUNDING_UNITS, default=1, help_text="Installment rounding unit in rupiah."
         )
         interest_rounding = serializers.ChoiceField(choices=money.INTEREST_ROUNDING_MODES, default=money.HALF_UP)
         installment_rounding = serializers.ChoiceField(choices=money.INSTALLMENT_ROUNDING_MODES, default=money.UP)
-        business_days = serializers.BooleanField(default=False)
+        business_days = api.BooleanField(default=False)
 
     @extend_schema_serializer(component_name="SimulationResult")
     class OutputSerializer(serializers.Serializer):

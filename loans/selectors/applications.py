@@ -43,6 +43,11 @@ def loan_visible(*, user: Any) -> QuerySet[Loan]:
     return qs.none()
 
 
+#: A hundred years: longer than any application can have waited, and far from the
+#: calendar's start (a date before year 1 cannot be computed).
+MAX_WAITING_DAYS = 36_500
+
+
 class ApplicationFilter(django_filters.FilterSet):
     """``state``, ``bank`` (code), ``kecamatan`` (region code), ``borrower`` (id),
     ``min_waiting_days`` (in the current state at least this many days) and
@@ -52,7 +57,9 @@ class ApplicationFilter(django_filters.FilterSet):
     bank = django_filters.CharFilter(field_name="bank__code")
     kecamatan = django_filters.CharFilter(field_name="borrower__kelurahan__parent")
     borrower = django_filters.NumberFilter(field_name="borrower_id")
-    min_waiting_days = django_filters.NumberFilter(method="filter_waiting", min_value=0)
+    min_waiting_days = django_filters.NumberFilter(
+        method="filter_waiting", min_value=0, max_value=MAX_WAITING_DAYS, help_text="0 to 36500 days."
+    )
     ordering = django_filters.OrderingFilter(
         # Ascending state_changed_at is the longest wait first.
         fields=(("state_changed_at", "waiting"), ("created_at", "created"), ("id", "id")),

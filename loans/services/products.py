@@ -9,7 +9,7 @@ so no product can offer a loan the engine would refuse.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,8 +22,8 @@ from audit.services import audit_record, changed, field_values
 from borrowers.models import Region
 from config.errors import ApplicationError
 from loans import money
-from loans.models import InstallmentRounding, InterestRounding, Method, Product, ProductTerms
-from loans.schedule import MAX_PRINCIPAL, MAX_TENOR_MONTHS, LoanTerms, ScheduleError, build_schedule
+from loans.models import Method, Product, ProductTerms
+from loans.schedule import LoanTerms, ScheduleError, build_schedule
 
 PRODUCT_CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,31}$")
 
@@ -51,94 +51,34 @@ MAX_MIN_BUSINESS_AGE_MONTHS = 1200
 MAX_REPEAT_MULTIPLIER = 100
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _one_of(choices: Any) -> str:
-    return str(_("Must be one of: {choices}.")).format(choices=", ".join(map(str, choices)))
-
-
-def _whole_number_errors(value: object, minimum: int, maximum: int) -> list[str]:
-    if _is_int(value) and minimum <= value <= maximum:  # type: ignore[operator]
-        return []
-    return [str(_("Must be a whole number from {minimum} to {maximum}.")).format(minimum=minimum, maximum=maximum)]
-
-
 def _clean_terms(terms: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """The terms with defaults filled in and normalised, and the errors per field
-    (checked one field at a time, then against each other)."""
+    """The terms with defaults filled in and normalised, and the errors per field of the
+    rules between them. The caller has checked each term's type and range (the API's
+    serializer): the rate a decimal of percent, the ceilings whole rupiah from 1, the
+    tenors whole months from 1 to 120, the choices among theirs."""
     errors: dict[str, list[str]] = {}
     for name in sorted(set(terms) - set(TERMS_DEFAULTS)):
         errors[name] = [str(_("Not a product term; versions are numbered and closed by the system."))]
+    missing = sorted(name for name, default in TERMS_DEFAULTS.items() if default is None and name not in terms)
+    if missing:
+        raise TypeError(f"product terms need {missing}")
     values = {name: terms.get(name, default) for name, default in TERMS_DEFAULTS.items()}
-    for name, value in values.items():
-        if value is None:
-            errors[name] = [str(_("This field is required."))]
-
-    rate = values["annual_rate"]
-    if rate is not None:
-        try:
-            values["annual_rate"] = Decimal(money.format_rate_units(money.parse_annual_rate(rate)))
-        except (TypeError, ValueError):
-            errors["annual_rate"] = [str(_("Must be a number of percent from 0 to 100 with at most 4 decimals."))]
-    if values["method"] not in Method.values:
-        errors["method"] = [_one_of(Method.values)]
-    for name in ("ceiling_without_collateral", "ceiling_with_collateral"):
-        if values[name] is not None and not (_is_int(values[name]) and 1 <= values[name] <= MAX_PRINCIPAL):
-            errors[name] = [
-                str(_("Must be a whole number of rupiah from 1 to {maximum}.")).format(maximum=MAX_PRINCIPAL)
-            ]
-    if (
-        "ceiling_without_collateral" not in errors
-        and "ceiling_with_collateral" not in errors
-        and values["ceiling_with_collateral"] < values["ceiling_without_collateral"]
-    ):
+    values["annual_rate"] = Decimal(money.format_rate_units(money.parse_annual_rate(values["annual_rate"])))
+    if values["ceiling_with_collateral"] < values["ceiling_without_collateral"]:
         errors["ceiling_with_collateral"] = [str(_("Must be at least the ceiling without collateral."))]
-    if grace_errors := _whole_number_errors(values["grace_months"], 0, MAX_TENOR_MONTHS - 1):
-        errors["grace_months"] = grace_errors
     tenors = values["allowed_tenors"]
-    if tenors is not None:
-        if tenor_errors := _tenor_errors(tenors, values["grace_months"] if not grace_errors else 0):
-            errors["allowed_tenors"] = tenor_errors
-        else:
-            values["allowed_tenors"] = sorted(tenors)
-    if values["rounding"] not in money.ROUNDING_UNITS or isinstance(values["rounding"], bool):
-        errors["rounding"] = [_one_of(money.ROUNDING_UNITS)]
-    if values["interest_rounding"] not in InterestRounding.values:
-        errors["interest_rounding"] = [_one_of(InterestRounding.values)]
-    if values["installment_rounding"] not in InstallmentRounding.values:
-        errors["installment_rounding"] = [_one_of(InstallmentRounding.values)]
-    if not isinstance(values["business_days"], bool):
-        errors["business_days"] = [str(_("Must be true or false."))]
-    for name, maximum in (
-        ("min_business_age_months", MAX_MIN_BUSINESS_AGE_MONTHS),
-        ("min_age_years", MAX_MIN_AGE_YEARS),
-        ("repeat_multiplier", MAX_REPEAT_MULTIPLIER),
-    ):
-        if number_errors := _whole_number_errors(values[name], 1, maximum):
-            errors[name] = number_errors
-    region_code = values["region_code"]
-    if not isinstance(region_code, str) or not Region.objects.filter(code=region_code).exists():
-        errors["region_code"] = [str(_("Not a known region code (such as 33.74 for Kota Semarang)."))]
-    valid_from = values["valid_from"]
-    if valid_from is not None and (isinstance(valid_from, datetime) or not isinstance(valid_from, date)):
-        errors["valid_from"] = [str(_("Must be a date (YYYY-MM-DD)."))]
-    return values, errors
-
-
-def _tenor_errors(tenors: object, grace_months: int) -> list[str]:
-    if not isinstance(tenors, list | tuple) or not tenors:
-        return [str(_("Must be a non-empty list of tenors in months."))]
-    if not all(_is_int(tenor) and 1 <= tenor <= MAX_TENOR_MONTHS for tenor in tenors):
-        return [
-            str(_("Each tenor must be a whole number of months from 1 to {maximum}.")).format(maximum=MAX_TENOR_MONTHS)
-        ]
     if len(set(tenors)) != len(tenors):
-        return [str(_("Each tenor may appear only once."))]
-    if any(tenor <= grace_months for tenor in tenors):
-        return [str(_("Each tenor must be longer than the grace period ({grace} months).")).format(grace=grace_months)]
-    return []
+        errors["allowed_tenors"] = [str(_("Each tenor may appear only once."))]
+    elif any(tenor <= values["grace_months"] for tenor in tenors):
+        errors["allowed_tenors"] = [
+            str(_("Each tenor must be longer than the grace period ({grace} months).")).format(
+                grace=values["grace_months"]
+            )
+        ]
+    values["allowed_tenors"] = sorted(tenors)
+    if not Region.objects.filter(code=values["region_code"]).exists():
+        errors["region_code"] = [str(_("Not a known region code (such as 33.74 for Kota Semarang)."))]
+    return values, errors
 
 
 #: Where an engine refusal lands among the product's fields.
@@ -186,11 +126,14 @@ def product_terms_create(*, actor: Any, product: Product, **terms: Any) -> Produ
     ``interest_rounding``, ``installment_rounding``, ``business_days``,
     ``min_business_age_months``, ``min_age_years``, ``repeat_multiplier``,
     ``region_code`` and ``valid_from`` (required); the rest default to the programme's.
-    The caller checks that ``actor`` may manage products (the manager).
+    The caller checks that ``actor`` may manage products (the manager) and each term's
+    type and range (the API's serializer: ``ProductTermsInputSerializer``); a required
+    term missing is a TypeError.
 
-    Raises ApplicationError naming the field: a missing or malformed term, ceilings
-    out of order, a tenor outside 1..120 or not longer than the grace period, terms the
-    schedule engine refuses, or a ``valid_from`` on or before the newest version's.
+    Raises ApplicationError naming the field: a field that is not a term, ceilings out
+    of order, a tenor given twice or not longer than the grace period, an unknown region,
+    terms the schedule engine refuses, or a ``valid_from`` on or before the newest
+    version's.
     """
     values, errors = _clean_terms(terms)
     if not errors:
@@ -229,19 +172,16 @@ def product_create(*, actor: Any, code: str, name: str, terms: dict[str, Any]) -
     """A new product with version 1 of its ``terms`` (see :func:`product_terms_create`).
 
     ``code`` is upper-cased (``WIBAWA`` is the programme's). The caller checks that
-    ``actor`` may manage products (the manager). Raises ApplicationError naming the
-    field: a code taken or malformed, a blank name, or a bad term (as ``terms.<term>``).
+    ``actor`` may manage products (the manager) and each value's type and range (a
+    name of at most 150 characters). Raises ApplicationError naming the field: a code
+    taken or malformed, or a bad term (as ``terms.<term>``).
     """
-    code = code.strip().upper() if isinstance(code, str) else code
+    code = code.strip().upper()
     errors: dict[str, list[str]] = {}
-    if not isinstance(code, str) or not PRODUCT_CODE_PATTERN.match(code):
+    if not PRODUCT_CODE_PATTERN.match(code):
         errors["code"] = [str(_("1 to 32 capital letters, digits, '-' or '_', such as WIBAWA."))]
     elif Product.objects.filter(code=code).exists():
         errors["code"] = [str(_("A product with the code {code} already exists.")).format(code=code)]
-    if not isinstance(name, str) or not name.strip():
-        errors["name"] = [str(_("This field may not be blank."))]
-    elif len(name.strip()) > Product._meta.get_field("name").max_length:  # type: ignore[operator]
-        errors["name"] = [str(_("At most 150 characters."))]
     _values, term_errors = _clean_terms(terms)
     errors.update({f"terms.{field}": messages for field, messages in term_errors.items()})
     if errors:

@@ -126,6 +126,10 @@ def test_officer_registers_a_borrower(api_client: APIClient, people: People) -> 
         (registration(npwp="12345"), "npwp", "An NPWP has 16 digits (or 15 in the old form); this one has 5."),
         (registration(sex="X"), "sex", '"X" is not a valid choice; choose one of: M, F.'),
         (registration(birth_date="17-08-1985"), "birth_date", None),
+        (registration(name="  "), "name", "This field may not be blank."),
+        (registration(address=""), "address", "This field may not be blank."),
+        (registration(nik=3374015708850001), "nik", "Must be text (a JSON string)."),
+        (registration(phone=81234567890), "phone", "Must be text (a JSON string)."),
     ],
 )
 def test_bad_input_answers_400_naming_the_field(
@@ -152,6 +156,16 @@ def test_bad_input_answers_400_naming_the_field(
         ({"started_on": "2999-01-01"}, "started_on", "A business cannot start in the future."),
         ({"kind": "cooperative"}, "health_rating", "A cooperative needs its health rating."),
         ({"sector": "mining"}, "sector", None),
+        ({"monthly_revenue": True}, "monthly_revenue", None),
+        ({"monthly_revenue": 2**63}, "monthly_revenue", None),
+        ({"monthly_revenue": "1" + "0" * 30}, "monthly_revenue", None),
+        ({"workers": 0}, "workers", None),
+        ({"workers": 2**40}, "workers", None),
+        ({"kind": "partnership"}, "kind", None),
+        ({"kind": "cooperative", "health_rating": "excellent"}, "health_rating", None),
+        ({"name": "  "}, "name", "This field may not be blank."),
+        ({"name": 7}, "name", "Must be text (a JSON string)."),
+        ({"nib": 9120001234567}, "nib", "Must be text (a JSON string)."),
     ],
 )
 def test_bad_business_input_answers_400_nested_under_business(
@@ -175,14 +189,16 @@ def test_a_missing_business_answers_400(api_client: APIClient, people: People) -
     assert list(response.json()["errors"]) == ["business"]
 
 
-def test_a_duplicate_nik_answers_400(api_client: APIClient, people: People) -> None:
+def test_a_duplicate_nik_answers_400_naming_the_registered_borrower(api_client: APIClient, people: People) -> None:
     client = as_user(api_client, people.officer)
-    assert post(client, LIST, registration()).status_code == 201
+    first = post(client, LIST, registration())
+    assert first.status_code == 201
     response = post(client, LIST, registration(business={"nib": "9120001234568"}))
     assert response.status_code == 400
     assert response.json() == {
         "message": "A borrower with this NIK is already registered.",
         "errors": {"nik": ["A borrower with this NIK is already registered."]},
+        "existing_borrower": first.json()["id"],
     }
     assert Borrower.objects.count() == 1
 
@@ -193,6 +209,15 @@ def test_several_faults_answer_together(api_client: APIClient, people: People) -
     assert response.status_code == 400
     assert response.json()["message"] == "Invalid input."
     assert set(response.json()["errors"]) == {"sex", "phone", "kelurahan", "business"}
+
+
+def test_a_business_needs_its_required_fields(api_client: APIClient, people: People) -> None:
+    body = registration()
+    body["business"] = {"nib": "9120001234567"}
+    response = post(as_user(api_client, people.officer), LIST, body)
+    assert response.status_code == 400
+    assert set(response.json()["errors"]["business"]) == {"name", "sector", "started_on", "monthly_revenue"}
+    assert not Borrower.objects.exists()
 
 
 @pytest.mark.parametrize("role", ["auditor", "manager", "jateng_staff", "nobody"])
