@@ -81,6 +81,7 @@ AUDITED: dict[str, tuple[str, str]] = {
 NOT_AUDITED: dict[str, str] = {
     "banks.services.bank_fund_draw": "part of a disbursement, which is audited",
     "banks.services.bank_fund_repaid": "part of a repayment or reversal, which is audited",
+    "banks.services.bank_code_errors": "a read: checks a bank code, writes nothing",
     "borrowers.services.borrower_read_log": "a read, logged in BorrowerReadLog",
     "borrowers.services.programme_region_code": "a read",
     "loans.services.applications.application_disburse": "a batch of one of applications_disburse (audited)",
