@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -20,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import paginated_response
+from config.clock import business_today
 from config.errors import ConflictSerializer, ErrorSerializer
 from config.roles import Role, require_role
 from loans.apis import examples, examples_deferrals
@@ -276,6 +276,6 @@ class LoanWriteOffApi(APIView):
             actor=request.user,
             loan_id=loan.pk,
             reason=data["reason"],
-            on=data.get("on") or timezone.localdate(),
+            on=data.get("on") or business_today(),
         )
         return Response(self.OutputSerializer(loan).data)

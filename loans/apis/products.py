@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import Http404
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_field
@@ -19,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import Pagination, RateField, RupiahField, paginated_response
+from config.clock import business_today
 from config.errors import ErrorSerializer
 from config.roles import Role, require_role
 from loans import money
@@ -174,7 +174,7 @@ class ProductSerializer(serializers.Serializer):
 
     def to_representation(self, instance: Product) -> Any:
         # Chosen among the prefetched versions: one query for a whole page of products.
-        instance.current_terms = terms_in_force(instance.terms.all(), timezone.localdate())  # type: ignore[attr-defined]
+        instance.current_terms = terms_in_force(instance.terms.all(), business_today())  # type: ignore[attr-defined]
         return super().to_representation(instance)
 
 

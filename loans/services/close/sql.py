@@ -1,17 +1,5 @@
-"""The nightly close of a business date: days past due, arrears, collectibility,
-penalties, loan statuses, a snapshot row per loan and the banks' fund day, computed
-set-based (a few SQL statements per chunk of loans), never one ORM save per loan.
-
-**The ledger as of D.** The close of business date D reads the loans that are active or
-overdue (or paid off after D), whose schedule is stored and that were disbursed on or
-before D, and only the installments of each loan's current schedule version. An
-installment is *open at D* when ``paid_on IS NULL OR paid_on > D``; its unpaid amounts
-at D are the unpaid columns now plus what active allocations of booked repayments dated
-after D put on it (the nightly close adds back only what was paid today, so it is
-cheap). The outstanding principal at D is the loan's ``outstanding_principal`` plus the
-principal those later repayments allocated. The open-at-D set is read as a UNION ALL of
-two index-friendly parts (``installment_open_due`` for ``paid_on IS NULL``,
-``installment_paid_on`` for ``paid_on > D``), never one OR over the whole table.
+"""The close's SQL: the figures of a set of loans at a business date, the penalty
+charge and the writes, in PostgreSQL's or SQLite's dialect.
 
 **Figures.** Days past due = D minus the oldest due date among installments open at D
 and due before D (0 when none). Arrears are the unpaid principal, interest and penalty
@@ -41,95 +29,29 @@ value changes; a loan with no installment left open and no principal outstanding
 scope per date is upserted, so re-running D gives the same rows. The finish upserts one
 ``FundDay`` per bank. Running a date twice changes nothing.
 
-**Runs.** :func:`close_start` inserts a ``running`` ``CloseRun`` (a partial unique index
-allows one: another running close is refused with :class:`CloseRunning`, never waited
-for; one older than ``CLOSE_STALE_SECONDS`` is marked failed and taken over) and cuts the
-loans in scope into id ranges of ``CLOSE_CHUNK_LOANS``; :func:`close_chunk` closes one
-range in its own transaction (under the loans' row locks, in id order, so it serialises
-with repayments of the same loans); :func:`close_finish` writes the fund days and marks
-the run done. The last closed business date is the latest done run's date.
-
-Works on PostgreSQL (one statement per chunk step) and SQLite (the same SQL with the
-dialect's date arithmetic, the writes as separate statements).
+Each rule here is the twin of one pure function, proven equal by hypothesis in
+``tests/loans/test_rule_twins.py``: days past due and status
+(:func:`loans.arrears.days_past_due`, :func:`loans.arrears.loan_status`),
+collectibility with the held class (:func:`loans.collectibility.collectibility_on`)
+and the penalty (:func:`loans.penalty.penalty_days`, :func:`loans.penalty.penalty_after`).
 """
 
 from __future__ import annotations
 
-import logging
 import time
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from datetime import time as clock_time
-from decimal import Decimal
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Max, Q, Sum
-from django.db.models.functions import Least
-from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.db import connection
 
-from banks.models import Allocation, Bank
-from config.errors import ApplicationError, StateConflict
-from loans.models import (
-    CloseRun,
-    CollectibilityClass,
-    FundDay,
-    Loan,
-    LoanSnapshot,
-    ProductTerms,
-    Repayment,
-    RepaymentAllocation,
-)
-from loans.selectors.servicing import business_date_last_closed
+from loans.models import CollectibilityClass, Loan, ProductTerms, Repayment
+from loans.penalty import UNITS_PER_WHOLE, percent_units
 
-logger = logging.getLogger(__name__)
-
-#: The programme's business days are Jakarta's (no daylight saving: always UTC+7).
-BUSINESS_TIME_ZONE = ZoneInfo("Asia/Jakarta")
-#: Percent values are handled in units of 1/10,000 percent (4 decimals, as stored).
-PERCENT_SCALE = 10_000
-#: ``percent units x amount`` divided by this is rupiah (1/10,000 percent of 1/100).
-_UNITS_PER_WHOLE = PERCENT_SCALE * 100
 #: The upper end of the last chunk's id range (loans created later still fall in it).
-_LAST_ID = 2**62
+LAST_ID = 2**62
 _OPEN = (Loan.Status.ACTIVE.value, Loan.Status.OVERDUE.value)
-CLASS_KEYS = ("1", "2", "3", "4", "5")
-
-
-class CloseRunning(StateConflict):
-    """Another close is running (409): it is reported, never waited for."""
-
-    def __init__(self, run: CloseRun) -> None:
-        super().__init__(
-            _("A close of %(date)s is running since %(started)s.")
-            % {"date": run.business_date.isoformat(), "started": run.started_at.isoformat(timespec="seconds")},
-            state=CloseRun.Status.RUNNING,
-        )
-        self.run = run
-
-
-def business_today() -> date:
-    """Today in Asia/Jakarta."""
-    return timezone.localdate(timezone=BUSINESS_TIME_ZONE)
-
-
-def business_yesterday() -> date:
-    """Yesterday in Asia/Jakarta: the date the nightly close closes."""
-    return business_today() - timedelta(days=1)
-
-
-def close_dates_due(*, until: date) -> list[date]:
-    """The dates a catch-up to ``until`` closes, in order: every date after the last
-    closed one up to ``until``, or ``until`` alone when nothing was ever closed."""
-    last = business_date_last_closed()
-    if last is None:
-        return [until]
-    return [last + timedelta(days=offset) for offset in range(1, (until - last).days + 1)]
 
 
 # --- the rules a run applies -----------------------------------------------------------
@@ -155,11 +77,6 @@ class CloseRules:
     penalties: tuple[PenaltyRule, ...]
 
 
-def _percent_units(value: Decimal) -> int:
-    """A stored percent (at most 4 decimals) in 1/10,000 percent, exactly."""
-    return int(value * PERCENT_SCALE)
-
-
 def close_rules() -> CloseRules:
     """Load the collectibility tables and the penalty rules (two small queries)."""
     grades = tuple(
@@ -168,9 +85,9 @@ def close_rules() -> CloseRules:
     penalties = tuple(
         PenaltyRule(
             terms_id=terms_id,
-            rate_units=_percent_units(rate),
+            rate_units=percent_units(rate),
             grace_days=grace,
-            cap_units=None if cap is None else _percent_units(cap),
+            cap_units=None if cap is None else percent_units(cap),
         )
         for terms_id, rate, grace, cap in ProductTerms.objects.filter(penalty_percent_per_day__gt=0)
         .order_by("pk")
@@ -182,7 +99,7 @@ def close_rules() -> CloseRules:
 # --- SQL ---------------------------------------------------------------------------------
 
 
-class _Sql:
+class CloseSql:
     """The close's SQL for one business date and one set of loans (an id range or a
     list of ids), in PostgreSQL's or SQLite's dialect. Statements are put together from
     fixed fragments (hence the ``noqa: S608``); every value is a parameter."""
@@ -287,13 +204,12 @@ class _Sql:
         base = "(i.installment - i.principal_paid - i.interest_paid - i.interest_waived)"
         if self.postgres:
             charge = (
-                f"FLOOR((r.rate_units::numeric * {base} * {days} + {_UNITS_PER_WHOLE // 2}) / {_UNITS_PER_WHOLE})"
-                "::bigint"
+                f"FLOOR((r.rate_units::numeric * {base} * {days} + {UNITS_PER_WHOLE // 2}) / {UNITS_PER_WHOLE})::bigint"
             )
-            cap = f"FLOOR(r.cap_units::numeric * i.installment / {_UNITS_PER_WHOLE})::bigint"
+            cap = f"FLOOR(r.cap_units::numeric * i.installment / {UNITS_PER_WHOLE})::bigint"
         else:
-            charge = f"((r.rate_units * {base} * {days} + {_UNITS_PER_WHOLE // 2}) / {_UNITS_PER_WHOLE})"
-            cap = f"((r.cap_units * i.installment) / {_UNITS_PER_WHOLE})"
+            charge = f"((r.rate_units * {base} * {days} + {UNITS_PER_WHOLE // 2}) / {UNITS_PER_WHOLE})"
+            cap = f"((r.cap_units * i.installment) / {UNITS_PER_WHOLE})"
         capped = self.greatest(
             "i.penalty",
             f"CASE WHEN r.cap_units IS NULL THEN i.penalty + {charge} "
@@ -469,7 +385,7 @@ class ChunkResult:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _close_loans(sql: _Sql, rules: CloseRules, *, penalties: bool, lock: bool) -> ChunkResult:
+def close_loans(sql: CloseSql, rules: CloseRules, *, penalties: bool, lock: bool) -> ChunkResult:
     """Steps 3 to 6 for the loans ``sql`` selects, inside the caller's transaction."""
     result = ChunkResult()
     clock = time.perf_counter()
@@ -521,308 +437,3 @@ SELECT (SELECT COUNT(*) FROM figures), (SELECT COUNT(*) FROM loan_update), (SELE
             result.loans_updated = cursor.rowcount
             lap("figures")
     return result
-
-
-# --- runs ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ClosePlan:
-    """A started run: its id, date and the loan id ranges of its chunks (inclusive)."""
-
-    run_id: int
-    business_date: date
-    chunks: tuple[tuple[int, int], ...]
-
-
-def _chunk_ranges(business_date: date, chunk_loans: int) -> tuple[tuple[int, int], ...]:
-    """Id ranges of ``chunk_loans`` loans in scope each, covering every id."""
-    sql = _Sql(business_date=business_date, low=0, high=_LAST_ID)
-    sql.params["chunk"] = chunk_loans
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id FROM (SELECT l.id, ROW_NUMBER() OVER (ORDER BY l.id) AS position FROM loans_loan l "  # noqa: S608
-            f"WHERE {sql.scope_condition()}) ranked WHERE (position - 1) %% %(chunk)s = 0 ORDER BY id",
-            sql.params,
-        )
-        starts = [row[0] for row in cursor.fetchall()]
-    if not starts:
-        return ()
-    lows = [0, *starts[1:]]
-    highs = [start - 1 for start in starts[1:]] + [_LAST_ID]
-    return tuple(zip(lows, highs, strict=True))
-
-
-def close_start(*, business_date: date) -> ClosePlan:
-    """Start the close of ``business_date``: take over a running close older than
-    ``CLOSE_STALE_SECONDS`` (it is marked failed), insert the ``running`` run and cut the
-    loans in scope into chunks of ``CLOSE_CHUNK_LOANS``. Each step commits on its own, so
-    call it outside any transaction.
-
-    Raises :class:`CloseRunning` (409) when another close runs, and ApplicationError
-    (400) for a date that is not over yet (today or later in Asia/Jakarta)."""
-    if business_date >= business_today():
-        message = _("Only a business date that is over can be closed (before %(today)s).") % {
-            "today": business_today().isoformat()
-        }
-        raise ApplicationError(message, {"business_date": [message]})
-    now = timezone.now()
-    stale_before = now - timedelta(seconds=settings.CLOSE_STALE_SECONDS)
-    for stale in CloseRun.objects.filter(status=CloseRun.Status.RUNNING, started_at__lt=stale_before):
-        taken = CloseRun.objects.filter(pk=stale.pk, status=CloseRun.Status.RUNNING).update(
-            status=CloseRun.Status.FAILED,
-            finished_at=now,
-            error=f"Stale: running since {stale.started_at.isoformat()}; taken over by the close of {business_date}.",
-        )
-        if taken:
-            logger.warning("close of %s running since %s was stale; taken over", stale.business_date, stale.started_at)
-    try:
-        with transaction.atomic():
-            run = CloseRun.objects.create(business_date=business_date, started_at=now)
-    except IntegrityError:
-        running = CloseRun.objects.filter(status=CloseRun.Status.RUNNING).first()
-        if running is None:  # it finished in the meantime: the caller may try again
-            raise
-        raise CloseRunning(running) from None
-    try:
-        chunks = _chunk_ranges(business_date, settings.CLOSE_CHUNK_LOANS)
-        CloseRun.objects.filter(pk=run.pk).update(chunks=len(chunks))
-    except Exception as exc:
-        close_fail(run_id=run.pk, error=repr(exc))
-        raise
-    return ClosePlan(run_id=run.pk, business_date=business_date, chunks=chunks)
-
-
-class CloseAborted(Exception):
-    """The run stopped being ``running`` while a chunk worked (taken over as stale or
-    marked failed): the chunk's work is rolled back."""
-
-
-def close_chunk(*, run_id: int, low: int, high: int, rules: CloseRules | None = None) -> ChunkResult:
-    """Close the loans with ids ``low`` to ``high`` for the run's date, in one
-    transaction: lock them, charge penalties, compute their figures, update the loans
-    and upsert their snapshots, and count the chunk on the run. A run that is no longer
-    running does nothing (returns an empty result); one that stops running meanwhile
-    rolls the chunk back (raises :class:`CloseAborted`)."""
-    with transaction.atomic():
-        run = CloseRun.objects.filter(pk=run_id).first()
-        if run is None or run.status != CloseRun.Status.RUNNING:
-            return ChunkResult()
-        rules = rules or close_rules()
-        bank_ids = list(Bank.objects.order_by("pk").values_list("pk", flat=True))
-        sql = _Sql(business_date=run.business_date, low=low, high=high, bank_ids=bank_ids)
-        result = _close_loans(sql, rules, penalties=True, lock=True)
-        counted = CloseRun.objects.filter(pk=run_id, status=CloseRun.Status.RUNNING).update(
-            chunks_done=Least(F("chunks_done") + 1, F("chunks")), loans=F("loans") + result.loans
-        )
-        if not counted:
-            raise CloseAborted(f"close run {run_id} stopped running during its chunk {low}-{high}")
-    return result
-
-
-def _fund_days(business_date: date) -> list[FundDay]:
-    """Every bank's fund day at ``business_date`` (not saved). ``available`` = the
-    allocations created on or before D (Asia/Jakarta) + principal repaid through D (the
-    bank's counter less what repayments dated after D brought) - principal disbursed
-    through D."""
-    banks = list(Bank.objects.order_by("pk").values_list("pk", "principal_repaid"))
-    bank_ids = [pk for pk, _ in banks]
-    next_day = datetime.combine(business_date + timedelta(days=1), clock_time.min, tzinfo=BUSINESS_TIME_ZONE)
-    allocated = dict(
-        Allocation.objects.filter(created_at__lt=next_day)
-        .values("bank")
-        .annotate(total=Sum("amount"))
-        .values_list("bank", "total")
-    )
-    lent = {
-        bank: (on_day or 0, through or 0)
-        for bank, on_day, through in Loan.objects.values("bank")
-        .annotate(
-            on_day=Sum("principal", filter=Q(disbursed_on=business_date)),
-            through=Sum("principal", filter=Q(disbursed_on__lte=business_date)),
-        )
-        .values_list("bank", "on_day", "through")
-    }
-    active_allocations = RepaymentAllocation.objects.filter(
-        undone_at__isnull=True, repayment__status=Repayment.Status.BOOKED, repayment__bank_id__in=bank_ids
-    )
-    flows: dict[int, dict[str, int]] = defaultdict(dict)
-    for bank, component, total in (
-        active_allocations.filter(repayment__paid_on=business_date)
-        .values("repayment__bank_id", "component")
-        .annotate(total=Sum("amount"))
-        .values_list("repayment__bank_id", "component", "total")
-    ):
-        flows[bank][component] = total
-    repaid_later = dict(
-        active_allocations.filter(
-            repayment__paid_on__gt=business_date, component=RepaymentAllocation.Component.PRINCIPAL
-        )
-        .values("repayment__bank_id")
-        .annotate(total=Sum("amount"))
-        .values_list("repayment__bank_id", "total")
-    )
-    by_class: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(CLASS_KEYS, 0))
-    for bank, grade, total in (
-        LoanSnapshot.objects.filter(business_date=business_date)
-        .values("bank_id", "collectibility")
-        .annotate(total=Sum("outstanding_principal"))
-        .values_list("bank_id", "collectibility", "total")
-    ):
-        by_class[bank][str(grade)] = total
-    days = []
-    for bank, principal_repaid in banks:
-        repaid_through = principal_repaid - repaid_later.get(bank, 0)
-        disbursed_on_day, disbursed_through = lent.get(bank, (0, 0))
-        outstanding = by_class[bank]
-        days.append(
-            FundDay(
-                bank_id=bank,
-                business_date=business_date,
-                disbursed=disbursed_on_day,
-                principal_repaid=flows[bank].get(RepaymentAllocation.Component.PRINCIPAL, 0),
-                interest_collected=flows[bank].get(RepaymentAllocation.Component.INTEREST, 0),
-                penalty_collected=flows[bank].get(RepaymentAllocation.Component.PENALTY, 0),
-                outstanding_principal=sum(outstanding.values()),
-                outstanding_by_class=dict(outstanding),
-                available=allocated.get(bank, 0) + repaid_through - disbursed_through,
-            )
-        )
-    return days
-
-
-def close_finish(*, run_id: int) -> CloseRun:
-    """Finish a run whose chunks are all done: upsert every bank's ``FundDay`` for its
-    date and mark it ``done``. A run already done is returned as it is. Raises
-    StateConflict (409) for a run that failed."""
-    with transaction.atomic():
-        run = CloseRun.objects.select_for_update().get(pk=run_id)
-        if run.status == CloseRun.Status.DONE:
-            return run
-        if run.status != CloseRun.Status.RUNNING:
-            raise StateConflict(_("This close did not finish: it failed."), state=run.status)
-        FundDay.objects.bulk_create(
-            _fund_days(run.business_date),
-            update_conflicts=True,
-            unique_fields=["bank", "business_date"],
-            update_fields=[
-                "disbursed",
-                "principal_repaid",
-                "interest_collected",
-                "penalty_collected",
-                "outstanding_principal",
-                "outstanding_by_class",
-                "available",
-            ],
-        )
-        run.status = CloseRun.Status.DONE
-        run.chunks_done = run.chunks
-        run.finished_at = timezone.now()
-        run.save(update_fields=["status", "chunks_done", "finished_at"])
-    logger.info("closed %s: %s loans in %s chunks", run.business_date, run.loans, run.chunks)
-    return run
-
-
-def close_fail(*, run_id: int, error: str) -> None:
-    """Mark a running run failed (the next catch-up closes its date again)."""
-    CloseRun.objects.filter(pk=run_id, status=CloseRun.Status.RUNNING).update(
-        status=CloseRun.Status.FAILED, finished_at=timezone.now(), error=error[:2000]
-    )
-    logger.error("close run %s failed: %s", run_id, error)
-
-
-def close_business_date(*, business_date: date) -> CloseRun:
-    """Close ``business_date`` in this process: start, every chunk one after the other,
-    finish. A failure marks the run failed and is raised again. Raises what
-    :func:`close_start` raises."""
-    plan = close_start(business_date=business_date)
-    try:
-        rules = close_rules()
-        for low, high in plan.chunks:
-            close_chunk(run_id=plan.run_id, low=low, high=high, rules=rules)
-        return close_finish(run_id=plan.run_id)
-    except Exception as exc:
-        close_fail(run_id=plan.run_id, error=repr(exc))
-        raise
-
-
-def close_catch_up(*, until: date) -> list[CloseRun]:
-    """Close every date after the last closed one up to ``until`` (``until`` alone when
-    nothing was ever closed), one after the other, in this process. Returns the runs.
-    Stops at the first failure (raised; its run is marked failed)."""
-    return [close_business_date(business_date=day) for day in close_dates_due(until=until)]
-
-
-def loans_close_recompute(*, loan_ids: Sequence[int], from_date: date) -> None:
-    """Redo the close's figures (days past due, arrears, collectibility, status) and
-    snapshots of ``loan_ids`` for every closed date from ``from_date`` on, inside the
-    caller's transaction (a backdated repayment or a reversal; the caller holds the
-    loans' row locks). No penalty is charged. The dates run to the last closed date, or
-    to a later date a running close already closed these loans for. The loans'
-    snapshots of those dates are rewritten (a loan no longer in scope on a date loses
-    its row, as a fresh close would not write it). Nothing happens when no date was
-    closed from ``from_date`` on."""
-    ids = sorted(set(loan_ids))
-    if not ids:
-        return
-    last_closed = business_date_last_closed()
-    latest_as_of = Loan.objects.filter(pk__in=ids).aggregate(latest=Max("as_of"))["latest"]
-    upper = max((day for day in (last_closed, latest_as_of) if day is not None), default=None)
-    if upper is None or from_date > upper:
-        return
-    dates = sorted(
-        set(
-            CloseRun.objects.filter(
-                status__in=[CloseRun.Status.DONE, CloseRun.Status.RUNNING], business_date__range=(from_date, upper)
-            ).values_list("business_date", flat=True)
-        )
-    )
-    if not dates:
-        return
-    rules = close_rules()
-    with transaction.atomic():
-        LoanSnapshot.objects.filter(loan_id__in=ids, business_date__in=dates).delete()
-        for day in dates:
-            sql = _Sql(
-                business_date=day,
-                loan_ids=ids,
-                only_closed_since=last_closed is None or day > last_closed,
-            )
-            _close_loans(sql, rules, penalties=False, lock=False)
-
-
-# --- reads -----------------------------------------------------------------------------------
-
-
-def close_status() -> dict[str, Any]:
-    """The close's state for the API: the last closed date, the running run (if any)
-    and the last 10 runs, newest first."""
-    running = CloseRun.objects.filter(status=CloseRun.Status.RUNNING).first()
-    recent = list(CloseRun.objects.order_by("-started_at", "-id")[:10])
-    return {
-        "last_closed": business_date_last_closed(),
-        "running": running
-        and {
-            "business_date": running.business_date,
-            "started_at": running.started_at,
-            "chunks": running.chunks,
-            "chunks_done": running.chunks_done,
-        },
-        "recent": [
-            {
-                "business_date": run.business_date,
-                "status": run.status,
-                "loans": run.loans,
-                "started_at": run.started_at,
-                "finished_at": run.finished_at,
-                "seconds": round((run.finished_at - run.started_at).total_seconds(), 3) if run.finished_at else None,
-            }
-            for run in recent
-        ],
-    }
-
-
-def close_running_now() -> CloseRun | None:
-    """The running close that is not stale (a stale one would be taken over)."""
-    stale_before = timezone.now() - timedelta(seconds=settings.CLOSE_STALE_SECONDS)
-    return CloseRun.objects.filter(status=CloseRun.Status.RUNNING, started_at__gte=stale_before).first()
