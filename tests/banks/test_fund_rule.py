@@ -5,9 +5,6 @@ on the fund (``bank_fund_draw``), the one that moves repaid principal
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
 from django.db import IntegrityError, transaction
 from hypothesis import HealthCheck, example, given, settings
@@ -17,6 +14,7 @@ from banks.fund import fund_available
 from banks.models import Bank
 from banks.services import bank_fund_draw, bank_fund_repaid
 from tests.factories import BankFactory
+from tests.rollback import rolled_back
 
 pytestmark = pytest.mark.django_db
 
@@ -24,15 +22,6 @@ TWIN_SETTINGS = settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
 rupiah = st.integers(0, 10**12)
-
-
-@contextmanager
-def rolled_back() -> Iterator[None]:
-    savepoint = transaction.savepoint()
-    try:
-        yield
-    finally:
-        transaction.savepoint_rollback(savepoint)
 
 
 def test_fund_available_is_allocated_plus_repaid_less_disbursed() -> None:

@@ -9,14 +9,12 @@ loan in the database."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +24,7 @@ from loans.collectibility import NAMES, Grade, collectibility_on
 from loans.models import CollectibilityClass, Installment, Loan
 from loans.services.close import CloseSql, close_rules
 from tests.factories import ProductTermsFactory, funded_bank, serviced_loan
+from tests.rollback import rolled_back
 
 pytestmark = pytest.mark.django_db
 
@@ -69,16 +68,6 @@ def _pay(loan: Loan, plan: list[Payment]) -> list[Installment]:
     loan.oldest_unpaid_due = min((row.due_date for row in rows if row.paid_on is None), default=None)
     loan.save(update_fields=["outstanding_principal", "oldest_unpaid_due"])
     return rows
-
-
-@contextmanager
-def rolled_back() -> Iterator[None]:
-    """Each example undoes what it wrote, so examples do not see each other's loans."""
-    savepoint = transaction.savepoint()
-    try:
-        yield
-    finally:
-        transaction.savepoint_rollback(savepoint)
 
 
 def _figures(loan: Loan, on: date) -> tuple[int, int, str]:

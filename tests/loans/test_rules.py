@@ -69,10 +69,19 @@ def test_a_penalty_charge_rounds_half_up_once() -> None:
 
 
 def test_the_cap_bounds_the_penalty_but_never_takes_back() -> None:
-    charge = {"rate_percent_per_day": Decimal("1"), "base": 1_000_000, "days": 10, "installment": 1_000_000}
-    assert penalty.penalty_after(penalty_so_far=0, cap_percent=None, **charge) == 100_000
-    assert penalty.penalty_after(penalty_so_far=0, cap_percent=Decimal("5"), **charge) == 50_000
-    assert penalty.penalty_after(penalty_so_far=60_000, cap_percent=Decimal("5"), **charge) == 60_000
+    def after(so_far: int, cap: Decimal | None) -> int:
+        return penalty.penalty_after(
+            rate_percent_per_day=Decimal("1"),
+            base=1_000_000,
+            days=10,
+            penalty_so_far=so_far,
+            cap_percent=cap,
+            installment=1_000_000,
+        )
+
+    assert after(0, None) == 100_000
+    assert after(0, Decimal("5")) == 50_000
+    assert after(60_000, Decimal("5")) == 60_000
 
 
 @given(

@@ -13,7 +13,8 @@ principal those later repayments allocated. The open-at-D set is read as a UNION
 two index-friendly parts (``installment_open_due`` for ``paid_on IS NULL``,
 ``installment_paid_on`` for ``paid_on > D``), never one OR over the whole table.
 
-The close is split along its seams: :mod:`loans.services.close.sql` (the figures, the
+The close is split along its seams: :mod:`loans.services.close.rules` (the tables and
+penalty rules a run applies), :mod:`loans.services.close.sql` (the figures, the
 penalty and the writes, as SQL), :mod:`loans.services.close.runs` (the runs and their
 chunks) and :mod:`loans.services.close.fund_days` (the banks' fund day).
 
@@ -23,6 +24,7 @@ dialect's date arithmetic, the writes as separate statements).
 
 from loans.selectors.servicing import business_date_last_closed
 from loans.services.close.fund_days import fund_days
+from loans.services.close.rules import CloseRules, PenaltyRule, close_rules
 from loans.services.close.runs import (
     CloseAborted,
     ClosePlan,
@@ -38,7 +40,7 @@ from loans.services.close.runs import (
     close_status,
     loans_close_recompute,
 )
-from loans.services.close.sql import ChunkResult, CloseRules, CloseSql, PenaltyRule, close_loans, close_rules
+from loans.services.close.sql import ChunkResult, CloseSql, close_loans
 
 __all__ = [
     "ChunkResult",

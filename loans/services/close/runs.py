@@ -32,7 +32,8 @@ from config.errors import ApplicationError, StateConflict
 from loans.models import CloseRun, FundDay, Loan, LoanSnapshot
 from loans.selectors.servicing import business_date_last_closed
 from loans.services.close.fund_days import fund_days
-from loans.services.close.sql import LAST_ID, ChunkResult, CloseRules, CloseSql, close_loans, close_rules
+from loans.services.close.rules import CloseRules, close_rules
+from loans.services.close.sql import LAST_ID, ChunkResult, CloseSql, close_loans
 
 logger = logging.getLogger(__name__)
 
