@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from banks.fund import fund_available
+
 
 class Bank(models.Model):
     """A partner (executing) bank. ``kind`` decides its collectibility table.
@@ -55,7 +57,9 @@ class Bank(models.Model):
     @property
     def available(self) -> int:
         """Rupiah the bank may still disburse (as of the last read of this row)."""
-        return self.allocated + self.principal_repaid - self.disbursed
+        return fund_available(
+            allocated=self.allocated, principal_repaid=self.principal_repaid, disbursed=self.disbursed
+        )
 
 
 class BankStaff(models.Model):

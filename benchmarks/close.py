@@ -922,7 +922,7 @@ def main() -> None:
             raise SystemExit(f"{args.loans:,} loans need about {need / 1e9:.0f} GB free; {free / 1e9:.0f} GB are")
         recreate_database(args.database)
     django.setup()
-    from loans.services.close import business_yesterday
+    from config.clock import business_yesterday
 
     if not reused:
         day = business_yesterday()

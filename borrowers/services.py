@@ -13,13 +13,13 @@ from typing import Any, Final
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.translation import gettext
 
 from audit.services import audit_record, changed, field_values
 from borrowers import identity
 from borrowers.models import Borrower, BorrowerReadLog, Business, Region
 from borrowers.selectors import borrower_visible
+from config.clock import business_today
 from config.errors import ApplicationError
 from config.roles import Role, UserLike
 
@@ -85,7 +85,7 @@ def _checked(check: Callable[[str], str], value: str, field: str, errors: FieldE
 def _checked_nik_agreement(nik: str, birth_date: date, sex: str, errors: FieldErrors) -> None:
     """Messages under ``birth_date`` and ``sex`` where they disagree with the (valid) NIK,
     or the birth date is in the future."""
-    if birth_date > timezone.localdate():
+    if birth_date > business_today():
         _add(errors, "birth_date", gettext("A birth date cannot be in the future."))
     for disagreement in identity.nik_disagreements(nik, birth_date, sex):
         _add(errors, disagreement.field, _translated(disagreement))
@@ -186,7 +186,7 @@ def _business_checked(data: Mapping[str, Any], *, borrower_id: int | None) -> tu
         )
 
     started_on: date = data["started_on"]
-    if started_on > timezone.localdate():
+    if started_on > business_today():
         _add(errors, "started_on", gettext("A business cannot start in the future."))
 
     kind = data.get("kind") or Business.Kind.INDIVIDUAL

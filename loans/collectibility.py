@@ -3,7 +3,10 @@ a loan by its days past due. No Django import: the migration that loads the defa
 the nightly close and the tests all use it.
 
 A table is five rows ``(grade, name, min_days, provision_percent)``: a loan is in the
-highest grade whose ``min_days`` its days past due reach. Commercial banks follow OJK
+highest grade whose ``min_days`` its days past due reach (:func:`grade_for`), unless a
+deferral holds its class (:func:`collectibility_on`). The nightly close applies the
+same rule as a SQL CASE (``loans/services/close/sql.py``, ``CloseSql.figures``),
+proven equal in ``tests/loans/test_rule_twins.py``. Commercial banks follow OJK
 (class 2 from 1 day late); rural banks (BPR) keep class 1 up to 30 days late. The BPR
 boundaries above 90 days are the programme's working assumption (DOMAIN.md), which is
 why the tables are data a programme manager can edit, not code.
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -87,3 +91,19 @@ def grade_for(days_past_due: int, rows: Sequence[Grade]) -> int:
         if days_past_due >= row.min_days:
             grade = row.grade
     return grade
+
+
+def held_on(*, hold: int | None, hold_until: date | None, on: date) -> bool:
+    """Whether a deferral's held class (``hold``, kept through ``hold_until``) applies on ``on``."""
+    return hold is not None and hold_until is not None and on <= hold_until
+
+
+def collectibility_on(
+    *, days_past_due: int, rows: Sequence[Grade], hold: int | None, hold_until: date | None, on: date
+) -> int:
+    """A loan's class on ``on``: the class a deferral holds while it holds
+    (:func:`held_on`), else :func:`grade_for` its days past due under the table ``rows``
+    of its bank's kind."""
+    if hold is not None and held_on(hold=hold, hold_until=hold_until, on=on):
+        return hold
+    return grade_for(days_past_due, rows)

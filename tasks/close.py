@@ -18,11 +18,11 @@ from datetime import date
 from celery import chord
 
 from config.celery import app
+from config.clock import business_yesterday
 from loans.models import CloseRun
 from loans.services.close import (
     ClosePlan,
     CloseRunning,
-    business_yesterday,
     close_chunk,
     close_dates_due,
     close_fail,

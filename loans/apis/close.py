@@ -14,9 +14,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.services import Subject, audit_record
+from config.clock import business_yesterday
 from config.errors import ApplicationError, ConflictSerializer, ErrorSerializer
 from config.roles import Role, require_role
-from loans.services.close import CloseRunning, business_yesterday, close_running_now, close_status
+from loans.services.close import CloseRunning, close_running_now, close_status
 
 READERS = (Role.OFFICER, Role.MANAGER, Role.AUDITOR, Role.BANK_STAFF)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -21,6 +20,7 @@ from rest_framework.views import APIView
 
 from config import api
 from config.api import Pagination, paginated_response
+from config.clock import business_today
 from config.errors import ConflictSerializer, ErrorSerializer
 from config.roles import Role, require_role
 from loans.apis import examples, examples_deferrals
@@ -277,6 +277,6 @@ class LoanWriteOffApi(APIView):
             actor=request.user,
             loan_id=loan.pk,
             reason=data["reason"],
-            on=data.get("on") or timezone.localdate(),
+            on=data.get("on") or business_today(),
         )
         return Response(self.OutputSerializer(loan).data)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -16,6 +15,7 @@ from rest_framework.views import APIView
 from borrowers.identity import mask_nik
 from borrowers.models import Borrower
 from config.api import Pagination, paginated_response
+from config.clock import business_today
 from config.errors import ErrorSerializer
 from config.roles import Role, borrower_id_of, require_role
 from loans import collectibility
@@ -117,7 +117,7 @@ class LoanDetailSerializer(LoanSerializer):
     def _arrears(self, loan: Loan) -> Arrears:
         cached: Arrears | None = getattr(loan, "_arrears", None)
         if cached is None:
-            cached = loan_arrears(loan=loan, on=timezone.localdate())
+            cached = loan_arrears(loan=loan, on=business_today())
             loan._arrears = cached  # type: ignore[attr-defined]
         return cached
 
@@ -144,10 +144,8 @@ class LoanDetailSerializer(LoanSerializer):
                 "grade": loan.collectibility,
                 "name": collectibility.NAMES[loan.collectibility],
                 "as_of": loan.as_of,
-                "held": loan.collectibility_hold is not None
-                and loan.as_of is not None
-                and loan.hold_until is not None
-                and loan.as_of <= loan.hold_until,
+                "held": loan.as_of is not None
+                and collectibility.held_on(hold=loan.collectibility_hold, hold_until=loan.hold_until, on=loan.as_of),
             }
         ).data
 

@@ -17,7 +17,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import Http404
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -32,6 +31,7 @@ from banks.selectors import bank_visible
 from banks.services import FIRST_PROGRAMME_YEAR, LAST_PROGRAMME_YEAR
 from config import api
 from config.api import RateField
+from config.clock import business_today
 from config.errors import ErrorSerializer
 from config.roles import Role, require_role
 from loans.collectibility import Grade
@@ -217,7 +217,7 @@ class BankFundApi(APIView):
         bank = _bank_for(request.user, code)
         query = self.QuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        year = query.validated_data.get("year") or timezone.localdate().year
+        year = query.validated_data.get("year") or business_today().year
         return Response(FundYearSerializer(bank_fund_year(bank=bank, year=year)).data)
 
 
@@ -233,7 +233,7 @@ class DailyQuerySerializer(serializers.Serializer):
         return {"from": serializers.DateField(required=False), "to": serializers.DateField(required=False)}
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        date_to: date = attrs.get("to") or business_date_last_closed() or timezone.localdate()
+        date_to: date = attrs.get("to") or business_date_last_closed() or business_today()
         date_from: date = attrs.get("from") or date_to - timedelta(days=DAILY_DEFAULT_DAYS - 1)
         if date_from > date_to:
             raise serializers.ValidationError({"from": [_("'from' must not be after 'to'.")]})

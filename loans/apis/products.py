@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import Http404
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -19,6 +18,7 @@ from rest_framework.views import APIView
 
 from config import api
 from config.api import Pagination, RateField, RupiahField, paginated_response
+from config.clock import business_today
 from config.errors import ErrorSerializer
 from config.roles import Role, require_role
 from loans import money
@@ -182,7 +182,7 @@ class ProductSerializer(serializers.Serializer):
 
     def to_representation(self, instance: Product) -> Any:
         # Chosen among the prefetched versions: one query for a whole page of products.
-        instance.current_terms = terms_in_force(instance.terms.all(), timezone.localdate())  # type: ignore[attr-defined]
+        instance.current_terms = terms_in_force(instance.terms.all(), business_today())  # type: ignore[attr-defined]
         return super().to_representation(instance)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -14,6 +13,7 @@ from rest_framework.views import APIView
 
 from config import api
 from config.api import Pagination, RupiahField, paginator_of
+from config.clock import business_today
 from config.errors import ConflictSerializer, ErrorSerializer
 from loans.apis.loans import ERRORS, _loan_or_404
 from loans.models import Repayment, RepaymentAllocation
@@ -308,7 +308,7 @@ class PayoffApi(APIView):
         params = serializers.DateField(required=False)
         raw = request.query_params.get("on")
         try:
-            on = params.run_validation(raw) if raw else timezone.localdate()
+            on = params.run_validation(raw) if raw else business_today()
         except serializers.ValidationError as error:
             raise serializers.ValidationError({"on": error.detail}) from error
         quote = loan_payoff_quote(loan=loan, on=on)

@@ -4,7 +4,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.utils import timezone
 from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers
@@ -15,6 +14,7 @@ from rest_framework.views import APIView
 
 from config import api
 from config.api import FixedWindowThrottle, RateField, ReusedFieldsSerializer, RupiahField
+from config.clock import business_today
 from config.errors import ErrorSerializer
 from loans import money
 from loans.schedule import (
@@ -200,7 +200,7 @@ class SimulationApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         if data["disbursement_date"] is None:
-            data["disbursement_date"] = timezone.localdate()
+            data["disbursement_date"] = business_today()
         try:
             terms = LoanTerms(**data)
             schedule = build_schedule(terms)

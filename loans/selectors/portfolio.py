@@ -26,6 +26,7 @@ from typing import Any
 from django.db.models import BigIntegerField, Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
+from banks.fund import fund_available
 from banks.models import Allocation, Bank
 from borrowers.models import Borrower, Business
 from config.roles import bank_id_of, reads_all
@@ -187,7 +188,11 @@ def bank_fund_year(*, bank: Bank, year: int) -> FundYear:
         outstanding_by_class=by_class,
         provisions={key: percent_of(amount, table.get(int(key), Decimal(0))) for key, amount in by_class.items()},
         written_off_principal=loans["written_off"],
-        available=allocations["through"] + ledger["principal_through"] - loans["disbursed_through"],
+        available=fund_available(
+            allocated=allocations["through"],
+            principal_repaid=ledger["principal_through"],
+            disbursed=loans["disbursed_through"],
+        ),
         as_of=business_date_last_closed(),
     )
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import F, Max, QuerySet, Sum
 
+from loans.arrears import days_past_due
 from loans.models import CloseRun, Installment, Loan, Repayment, RepaymentAllocation
 
 
@@ -41,14 +42,12 @@ def loan_arrears(*, loan: Loan, on: date) -> Arrears:
         interest=Sum(F("interest") - F("interest_paid") - F("interest_waived")),
         penalty=Sum(F("penalty") - F("penalty_paid")),
     )
-    oldest = loan.oldest_unpaid_due
-    days = (on - oldest).days if oldest is not None and oldest < on else 0
     return Arrears(
         on=on,
         principal=int(sums["principal"] or 0),
         interest=int(sums["interest"] or 0),
         penalty=int(sums["penalty"] or 0),
-        days_past_due=days,
+        days_past_due=days_past_due(on, loan.oldest_unpaid_due),
     )
 
 

@@ -27,6 +27,7 @@ from audit.services import audit_entry, audit_record, audit_record_many, field_v
 from banks.models import Bank
 from banks.services import bank_fund_draw
 from borrowers.models import Borrower, Business
+from config.clock import business_date_of, business_today
 from config.errors import ApplicationError, SecondPersonRequired, StateConflict, batch_item_error, choice_name
 from config.roles import Role, bank_id_of, borrower_id_of, has_role
 from loans import eligibility
@@ -170,7 +171,7 @@ def _facts(application: Application, on: date) -> eligibility.Facts:
 def application_run_checks(*, application: Application, terms: ProductTerms, at: datetime) -> list[eligibility.Check]:
     """Run the eligibility checks against ``terms`` and store their results on the
     application (saved by the caller's transaction)."""
-    checks = eligibility.run_checks(_rules(terms), _facts(application, timezone.localdate(at)))
+    checks = eligibility.run_checks(_rules(terms), _facts(application, business_date_of(at)))
     application.checks = [check.as_json() for check in checks]
     application.checks_run_at = at
     return checks
@@ -257,13 +258,13 @@ def application_create(
     if product is None:
         product = Product.objects.filter(code=PROGRAMME_PRODUCT).first()
     now = timezone.now()
-    terms = product_terms_on(product=product, on=timezone.localdate(now)) if product and product.active else None
+    terms = product_terms_on(product=product, on=business_today()) if product and product.active else None
     if product is None or terms is None:
         raise ApplicationError(
             _("No product terms are valid today."), {"product": [_("No product terms are valid today.")]}
         )
     _check_request_limits(
-        terms, principal=principal, tenor_months=tenor_months, collateral=collateral, on=timezone.localdate(now)
+        terms, principal=principal, tenor_months=tenor_months, collateral=collateral, on=business_today()
     )
     application = Application(
         borrower=borrower,
@@ -348,8 +349,8 @@ def application_field_verify(
             _("A second officer must verify this application: the officer who submitted it may not also verify it.")
         )
     now = timezone.now()
-    submitted_on = timezone.localdate(application.submitted_at) if application.submitted_at else None
-    if visited_on > timezone.localdate(now) or (submitted_on and visited_on < submitted_on):
+    submitted_on = business_date_of(application.submitted_at) if application.submitted_at else None
+    if visited_on > business_today() or (submitted_on and visited_on < submitted_on):
         raise ApplicationError(
             _("Invalid visit date."),
             {"visited_on": [_("The visit must be between the submission and today.")]},
@@ -462,7 +463,7 @@ def _approve(
     ):
         raise _contract_number_taken()
     now = timezone.now()
-    terms = product_terms_on(product=application.product, on=timezone.localdate(now))
+    terms = product_terms_on(product=application.product, on=business_today())
     if terms is None:
         raise ApplicationError(
             _("No product terms are valid today."), {"product": [_("No product terms are valid today.")]}
@@ -483,7 +484,7 @@ def _approve(
         principal=application.principal,
         tenor_months=application.tenor_months,
         collateral=application.collateral,
-        on=timezone.localdate(now),
+        on=business_today(),
     )
     application.terms = terms
     checks = application_run_checks(application=application, terms=terms, at=now)
@@ -590,7 +591,7 @@ def applications_disburse(
         )
     applications = [locked[pk] for pk in ids]
     now = timezone.now()
-    today = timezone.localdate(now)
+    today = business_today()
     for index, (application, item) in enumerate(zip(applications, disbursements, strict=True)):
         _require_bank_staff_of(actor, application)
         try:
@@ -606,16 +607,10 @@ def applications_disburse(
         totals[application.bank_id] = totals.get(application.bank_id, 0) + application.principal
     for bank_id, total in sorted(totals.items()):
         if not bank_fund_draw(bank_id=bank_id, amount=total):
-            allocated, repaid, disbursed = Bank.objects.values_list("allocated", "principal_repaid", "disbursed").get(
-                pk=bank_id
-            )
+            available = Bank.objects.get(pk=bank_id).available
             raise ApplicationError(
                 _("The bank's fund cannot cover this disbursement."),
-                {
-                    "principal": [
-                        _("Only Rp%s is available in the bank's fund.") % rupiah_digits(allocated + repaid - disbursed)
-                    ]
-                },
+                {"principal": [_("Only Rp%s is available in the bank's fund.") % rupiah_digits(available)]},
             )
     borrower_ids = [application.borrower_id for application in applications]
     if len(set(borrower_ids)) != len(borrower_ids):
@@ -682,7 +677,7 @@ def _check_disbursement(application: Application, item: Disbursement, today: dat
             _("Disburse the approved principal."),
             {"amount": [prefix + _("Must be the approved Rp%s.") % rupiah_digits(application.principal)]},
         )
-    approved_on = timezone.localdate(application.approved_at) if application.approved_at else None
+    approved_on = business_date_of(application.approved_at) if application.approved_at else None
     if item.disbursed_on > today or (approved_on and item.disbursed_on < approved_on):
         raise ApplicationError(
             _("Invalid disbursement date."),

@@ -35,10 +35,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record, field_values
+from config.clock import business_today
 from config.errors import ApplicationError, SecondPersonRequired, StateConflict, choice_name
 from config.roles import Role, bank_id_of, has_role
 from loans.dates import add_months, next_business_day
 from loans.models import Deferral, DeferralCollectibility, Installment, Loan, RepaymentAllocation
+from loans.services.common import current_installments, loan_lock, require_open, require_schedule_ready
 
 MIN_MONTHS = 1
 MAX_MONTHS = 12
@@ -179,10 +181,6 @@ def calendar_mover(base: date, business_days: bool) -> Move:
 # --- helpers -----------------------------------------------------------------------------
 
 
-def _lock_loan(loan_id: int) -> Loan:
-    return Loan.objects.select_for_update(of=("self",)).select_related("terms").get(pk=loan_id)
-
-
 def _side_of(actor: Any, loan: Loan) -> str | None:
     """The side the actor acts for on this loan: an officer is the city office, staff
     of the loan's bank the bank; anyone else neither."""
@@ -191,28 +189,6 @@ def _side_of(actor: Any, loan: Loan) -> str | None:
     if bank_id_of(actor) == loan.bank_id:
         return Side.BANK
     return None
-
-
-def _require_open(loan: Loan) -> None:
-    if loan.status not in Loan.OPEN_STATUSES:
-        raise StateConflict(
-            _("This needs an open loan (active or overdue); it is %(state)s.")
-            % {"state": choice_name(Loan.Status, loan.status)},
-            state=loan.status,
-        )
-
-
-def _require_schedule_ready(loan: Loan) -> None:
-    if loan.schedule_status != Loan.ScheduleStatus.READY:
-        raise StateConflict(
-            _("The loan's schedule is still being stored (%(state)s); try again in a moment.")
-            % {"state": choice_name(Loan.ScheduleStatus, loan.schedule_status)},
-            state=loan.schedule_status,
-        )
-
-
-def _current_rows(loan: Loan) -> list[Installment]:
-    return list(Installment.objects.filter(loan=loan, schedule_version=loan.schedule_version).order_by("number", "id"))
 
 
 # --- request -----------------------------------------------------------------------------
@@ -294,12 +270,12 @@ def deferral_request(
     (another role), StateConflict (a loan not open or its schedule not ready, a request
     already waiting, an approved deferral without ``extension_of``, a deferral already
     extended) and ApplicationError (months, mode, reason or extension_of at fault)."""
-    loan = _lock_loan(loan_id)
+    loan = loan_lock(loan_id)
     side = _side_of(actor, loan)
     if side is None:
         raise PermissionDenied(_("Only the city office or the loan's bank may ask for a deferral."))
-    _require_open(loan)
-    _require_schedule_ready(loan)
+    require_open(loan)
+    require_schedule_ready(loan)
     reason = _check_request_input(months, mode, reason)
     extension_of = _check_history(loan, extension_of_id)
     if not Installment.objects.filter(loan=loan, schedule_version=loan.schedule_version, paid_on__isnull=True).exists():
@@ -338,7 +314,7 @@ def _lock_for_decision(actor: Any, deferral_id: int) -> tuple[Loan, Deferral]:
     takes), after checking the actor is the other side (PermissionDenied) and the
     request still waits (StateConflict)."""
     loan_id = Deferral.objects.values_list("loan_id", flat=True).get(pk=deferral_id)
-    loan = _lock_loan(loan_id)
+    loan = loan_lock(loan_id)
     deferral = Deferral.objects.select_for_update().get(pk=deferral_id)
     if deferral.requested_side == Side.CITY:
         allowed = bank_id_of(actor) == loan.bank_id
@@ -418,7 +394,7 @@ class _Version:
 
 
 def _build_version(loan: Loan, deferral: Deferral, today: date) -> _Version:
-    old = [_row(installment) for installment in _current_rows(loan)]
+    old = [_row(installment) for installment in current_installments(loan)]
     unpaid = [row for row in old if row.paid_on is None]
     if not unpaid:
         raise StateConflict(_("Nothing is left to defer: every installment is paid."), state=loan.status)
@@ -476,10 +452,10 @@ def deferral_approve(*, actor: Any, deferral_id: int, note: str = "") -> Deferra
     Raises PermissionDenied (not the other side, or who asked), StateConflict (the
     request already decided, the loan no longer open or its schedule not ready)."""
     loan, deferral = _lock_for_decision(actor, deferral_id)
-    _require_open(loan)
-    _require_schedule_ready(loan)
+    require_open(loan)
+    require_schedule_ready(loan)
     now = timezone.now()
-    version = _build_version(loan, deferral, timezone.localdate(now))
+    version = _build_version(loan, deferral, business_today())
     Installment.objects.bulk_create(version.installments)
 
     from_version = loan.schedule_version

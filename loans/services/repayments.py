@@ -41,12 +41,14 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_record, field_values
 from banks.services import bank_fund_repaid
+from config.clock import business_today
 from config.errors import ApplicationError, IdempotencyMismatch, SecondPersonRequired, StateConflict
 from config.roles import bank_id_of
-from loans import waterfall
+from loans import arrears, waterfall
 from loans.models import Installment, Loan, Repayment, RepaymentAllocation
 from loans.presenters import rupiah_digits
 from loans.selectors.servicing import business_date_last_closed
+from loans.services.common import current_installments, loan_lock, require_schedule_ready
 
 PRINCIPAL: str = RepaymentAllocation.Component.PRINCIPAL.value
 INTEREST: str = RepaymentAllocation.Component.INTEREST.value
@@ -92,11 +94,6 @@ def owed_of(row: Installment) -> waterfall.Owed:
 
 def _settled(row: Installment) -> bool:
     return row.principal_paid == row.principal and row.interest_paid + row.interest_waived == row.interest
-
-
-def current_installments(loan: Loan) -> list[Installment]:
-    """The rows of the loan's current schedule version, in order."""
-    return list(Installment.objects.filter(loan=loan, schedule_version=loan.schedule_version).order_by("number"))
 
 
 # --- the ledger engine ---------------------------------------------------------------
@@ -166,14 +163,6 @@ class _Ledger:
             if row.paid_on is None and _settled(row):
                 row.paid_on = repayment.paid_on
 
-    def split_of(self, repayment: Repayment) -> dict[str, int]:
-        """How much of ``repayment`` this operation put on each component."""
-        split: dict[str, int] = {PENALTY: 0, INTEREST: 0, PRINCIPAL: 0}
-        for allocation in self.new_allocations:
-            if allocation.repayment is repayment:
-                split[allocation.component] += allocation.amount
-        return split
-
     def _count(self, component: str, amount: int) -> None:
         if component == PRINCIPAL:
             self.principal_delta += amount
@@ -194,11 +183,15 @@ class _Ledger:
         lateness = [(row.paid_on - row.due_date).days for row in self.rows if row.paid_on is not None]
         loan.max_days_past_due = max([loan.max_days_past_due, *lateness])
         if loan.status != Loan.Status.WRITTEN_OFF:
-            if not open_rows and loan.outstanding_principal == 0:
-                loan.status = Loan.Status.PAID_OFF
+            status = arrears.loan_status(
+                settled=not open_rows and loan.outstanding_principal == 0,
+                days_past_due=arrears.days_past_due(business_today(), loan.oldest_unpaid_due),
+            )
+            if status == Loan.Status.PAID_OFF:
                 loan.closed_on = max(row.paid_on for row in self.rows if row.paid_on)
             else:
                 self._reopen_if_closed()
+            loan.status = status
         loan.save(
             update_fields=["outstanding_principal", "oldest_unpaid_due", "max_days_past_due", "status", "closed_on"]
         )
@@ -217,9 +210,6 @@ class _Ledger:
                     _("The borrower has a newer open loan; this would reopen the paid-off one."), state=loan.status
                 )
             loan.closed_on = None
-        today = timezone.localdate()
-        late = loan.oldest_unpaid_due is not None and loan.oldest_unpaid_due < today
-        loan.status = Loan.Status.OVERDUE if late else Loan.Status.ACTIVE
 
 
 def _above_payoff(repayment: Repayment, payoff_amount: int) -> ApplicationError:
@@ -317,8 +307,7 @@ def _replay(existing: Repayment, digest: str) -> tuple[Repayment, bool]:
 
 
 def _check_dates(loan: Loan, paid_on: date) -> None:
-    today = timezone.localdate()
-    if paid_on > today:
+    if paid_on > business_today():
         raise ApplicationError(_("A repayment cannot be dated in the future."), {"paid_on": [_("In the future.")]})
     if paid_on < loan.disbursed_on:
         message = _("The loan was disbursed on %(on)s; a repayment cannot be dated before.") % {
@@ -336,14 +325,9 @@ def _check_dates(loan: Loan, paid_on: date) -> None:
 
 
 def _require_postable(loan: Loan) -> None:
-    if loan.schedule_status != Loan.ScheduleStatus.READY:
-        raise StateConflict(_("The loan's schedule is still being computed; try again shortly."), state="pending")
+    require_schedule_ready(loan)
     if loan.status == Loan.Status.PAID_OFF:
         raise StateConflict(_("The loan is paid off."), state=loan.status)
-
-
-def _lock_loan(loan_id: int) -> Loan:
-    return Loan.objects.select_for_update(of=("self",)).select_related("terms", "bank").get(pk=loan_id)
 
 
 def repayment_post(
@@ -373,7 +357,7 @@ def repayment_post(
 
 
 def _post(*, actor: Any, loan_id: int, request: RepaymentRequest, digest: str, at: datetime) -> tuple[Repayment, bool]:
-    loan = _lock_loan(loan_id)
+    loan = loan_lock(loan_id)
     if bank_id_of(actor) != loan.bank_id:
         raise PermissionDenied(_("Only staff of the loan's bank may book its repayments."))
     existing = _existing(loan.bank_id, request)
@@ -448,7 +432,7 @@ def repayment_reverse(*, actor: Any, repayment_id: int, reason: str, at: datetim
     at = at or timezone.now()
     with transaction.atomic():
         loan_id = Repayment.objects.values_list("loan_id", flat=True).get(pk=repayment_id)
-        loan = _lock_loan(loan_id)
+        loan = loan_lock(loan_id)
         repayment = Repayment.objects.select_for_update().get(pk=repayment_id)
         if bank_id_of(actor) != loan.bank_id:
             raise PermissionDenied(_("Only staff of the loan's bank may reverse its repayments."))

@@ -15,10 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record, field_values
+from config.clock import business_today
 from config.errors import ApplicationError
 from config.roles import Role, has_role
 from loans.models import Loan
-from loans.services.deferrals import _lock_loan, _require_open
+from loans.services.common import loan_lock, require_open
 
 #: The collectibility class a loan must be in to be written off (macet).
 WRITE_OFF_CLASS = 5
@@ -34,15 +35,15 @@ def loan_write_off(*, actor: Any, loan_id: int, reason: str, on: date) -> Loan:
 
     Raises PermissionDenied (not a manager), StateConflict (the loan not open) and
     ApplicationError (no reason, a bad date, a class other than 5: ``collectibility``)."""
-    loan = _lock_loan(loan_id)
+    loan = loan_lock(loan_id)
     if not has_role(actor, Role.MANAGER):
         raise PermissionDenied(_("Only a programme manager may write a loan off."))
-    _require_open(loan)
+    require_open(loan)
     errors: dict[str, list[str]] = {}
     reason = (reason or "").strip()
     if not reason:
         errors["reason"] = [_("This field is required.")]
-    today = timezone.localdate()
+    today = business_today()
     if on > today:
         errors["on"] = [_("Must not be in the future.")]
     elif on < loan.disbursed_on:

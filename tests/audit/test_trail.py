@@ -25,10 +25,11 @@ from banks.models import Bank
 from banks.services import allocation_create, bank_create, bank_staff_add, bank_update
 from borrowers.services import borrower_create, borrower_login_create, borrower_update, business_create
 from config.auth_services import token_issue, token_revoke
+from config.clock import business_yesterday
 from loans.collectibility import BPR, DEFAULT_TABLES, Grade
 from loans.models import Application, CloseRun, Deferral, Loan
 from loans.services import applications as workflow
-from loans.services.close import business_yesterday, close_business_date, close_fail, close_start
+from loans.services.close import close_business_date, close_fail, close_start
 from loans.services.collectibility import collectibility_table_update
 from loans.services.deferrals import deferral_approve, deferral_reject, deferral_request
 from loans.services.products import product_create, product_terms_create, product_update
@@ -73,8 +74,8 @@ AUDITED: dict[str, tuple[str, str]] = {
     "loans.services.deferrals.deferral_approve": ("deferral_approved", "deferral"),
     "loans.services.deferrals.deferral_reject": ("deferral_rejected", "deferral"),
     "loans.services.write_off.loan_write_off": ("loan_written_off", "loan"),
-    "loans.services.close.close_finish": ("close_finish", "closerun"),
-    "loans.services.close.close_fail": ("close_fail", "closerun"),
+    "loans.services.close.runs.close_finish": ("close_finish", "closerun"),
+    "loans.services.close.runs.close_fail": ("close_fail", "closerun"),
 }
 
 #: Public functions of the service modules that write no row of their own, and why.
@@ -86,21 +87,24 @@ NOT_AUDITED: dict[str, str] = {
     "borrowers.services.programme_region_code": "a read",
     "loans.services.applications.application_disburse": "a batch of one of applications_disburse (audited)",
     "loans.services.applications.application_run_checks": "part of create, submit and approve (no save of its own)",
-    "loans.services.close.business_today": "a read",
-    "loans.services.close.business_yesterday": "a read",
-    "loans.services.close.close_dates_due": "a read",
-    "loans.services.close.close_rules": "a read",
-    "loans.services.close.close_running_now": "a read",
-    "loans.services.close.close_status": "a read",
-    "loans.services.close.close_start": "a run's start: the run is audited when it finishes or fails",
-    "loans.services.close.close_chunk": "a part of a run: the run is audited when it finishes or fails",
-    "loans.services.close.close_business_date": "start, chunks and close_finish/close_fail (audited)",
-    "loans.services.close.close_catch_up": "close_business_date per date (audited)",
-    "loans.services.close.loans_close_recompute": "part of a backdated repayment or reversal, which is audited",
+    "loans.services.close.runs.close_dates_due": "a read",
+    "loans.services.close.rules.close_rules": "a read",
+    "loans.services.close.runs.close_running_now": "a read",
+    "loans.services.close.runs.close_status": "a read",
+    "loans.services.close.runs.close_start": "a run's start: the run is audited when it finishes or fails",
+    "loans.services.close.runs.close_chunk": "a part of a run: the run is audited when it finishes or fails",
+    "loans.services.close.runs.close_business_date": "start, chunks and close_finish/close_fail (audited)",
+    "loans.services.close.runs.close_catch_up": "close_business_date per date (audited)",
+    "loans.services.close.runs.loans_close_recompute": "part of a backdated repayment or reversal, which is audited",
     "loans.services.deferrals.calendar_mover": "pure",
     "loans.services.deferrals.deferred_rows": "pure",
     "loans.services.deferrals.month_offset": "pure",
-    "loans.services.repayments.current_installments": "a read",
+    "loans.services.common.current_installments": "a read",
+    "loans.services.common.loan_lock": "a row lock, part of the service that takes it (audited)",
+    "loans.services.common.require_open": "a check",
+    "loans.services.common.require_schedule_ready": "a check",
+    "loans.services.close.fund_days.fund_days": "a read: the close's finish stores them (audited)",
+    "loans.services.close.sql.close_loans": "a part of a run: the run is audited when it finishes or fails",
     "loans.services.repayments.loan_payoff_quote": "a read",
     "loans.services.repayments.owed_of": "pure",
     "loans.services.repayments.repayment_body": "pure",
@@ -116,8 +120,8 @@ NOT_AUDITED: dict[str, str] = {
 
 def service_modules() -> list[str]:
     """Every module whose public functions are services: each app's ``services`` and
-    every module of the ``loans.services`` package."""
-    package = [f"loans.services.{module.name}" for module in pkgutil.iter_modules(loans.services.__path__)]
+    every module of the ``loans.services`` package and its subpackages."""
+    package = [module.name for module in pkgutil.walk_packages(loans.services.__path__, "loans.services.")]
     return ["banks.services", "borrowers.services", "config.auth_services", *package]
 
 
@@ -283,7 +287,7 @@ def test_every_writing_service_leaves_its_audit_row() -> None:
     yesterday = business_yesterday()
     last = last_id()
     close_business_date(business_date=yesterday)
-    walk.check("loans.services.close.close_finish", None, since=last)
+    walk.check("loans.services.close.runs.close_finish", None, since=last)
     plan = close_start(business_date=yesterday - timedelta(days=1))
     walk(close_fail, None, run_id=plan.run_id, error="broken")
     assert CloseRun.objects.get(pk=plan.run_id).status == CloseRun.Status.FAILED

@@ -22,6 +22,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from banks.models import Allocation, Bank
+from config.clock import business_yesterday
 from config.errors import ApplicationError
 from loans.models import (
     CloseRun,
@@ -37,7 +38,6 @@ from loans.models import (
 from loans.services.close import (
     CloseRunning,
     business_date_last_closed,
-    business_yesterday,
     close_business_date,
     close_catch_up,
     close_chunk,

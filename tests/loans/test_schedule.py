@@ -165,6 +165,32 @@ def test_schedule_error_survives_pickling_with_its_field_and_code() -> None:
     assert str(copy) == str(caught.value)
 
 
+def test_schedule_error_survives_a_json_result_backend_with_its_field_and_code() -> None:
+    """Celery's JSON result backend keeps an error's type and args: those rebuild it."""
+    import json
+
+    with pytest.raises(ScheduleError) as caught:
+        build_schedule(terms(principal=1_000, tenor_months=12, rounding=1_000))
+    copy = ScheduleError(*json.loads(json.dumps(caught.value.args)))
+    assert (copy.field, copy.code, copy.message) == ("rounding", "early_payoff", caught.value.message)
+
+
+def test_a_36_month_annuity_repays_its_principal_by_its_last_due_date() -> None:
+    schedule = build_schedule(
+        LoanTerms(
+            principal=10_000_000,
+            annual_rate="3",
+            tenor_months=36,
+            method="annuity",
+            disbursement_date=date(2026, 1, 31),
+        )
+    )
+    assert len(schedule.principal) == 36
+    assert schedule.total_principal == 10_000_000
+    assert schedule.total_payment == schedule.total_principal + schedule.total_interest
+    assert schedule.due_dates[-1] == date(2029, 1, 31)
+
+
 def test_first_due_date_two_months_after_is_allowed() -> None:
     assert build_schedule(terms(first_due_date=date(2026, 3, 15))).due_dates[0] == date(2026, 3, 15)
 

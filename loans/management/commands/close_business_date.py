@@ -10,11 +10,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from config.clock import business_yesterday
 from config.errors import ApplicationError
 from loans.services.close import (
     CloseRunning,
     business_date_last_closed,
-    business_yesterday,
     close_business_date,
     close_dates_due,
 )

@@ -22,12 +22,12 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission, User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
-from django.utils import timezone
 
 from banks.models import Bank
 from banks.services import allocation_create, bank_create, bank_staff_add
 from borrowers.models import Borrower, Region
 from borrowers.services import borrower_create, borrower_login_create
+from config.clock import business_today
 from loans.models import Application, Installment, Loan, Product
 from loans.services import applications as workflow
 from loans.services.products import product_create
@@ -129,7 +129,7 @@ class Command(BaseCommand):
         manager.is_staff = True
         manager.save(update_fields=["is_staff"])
         manager.user_permissions.set(Permission.objects.filter(content_type__app_label__in=BACK_OFFICE_APPS))
-        today = timezone.localdate()
+        today = business_today()
         product_create(
             actor=manager,
             code="WIBAWA",
