@@ -4,10 +4,16 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from celery.worker import WorkController
 from django.core.servers.basehttp import ThreadedWSGIServer
+from hypothesis import settings as hypothesis_settings
 from pytest_django.live_server_helper import LiveServer
 from rest_framework.test import APIClient
 
 from tests.services import POSTGRES, REDIS, REQUIRED, SQLITE_REQUESTED, Service
+
+# No per-example deadline (hypothesis's default is 200 ms): on a busy machine an example of
+# a correct property takes longer and the test failed. Speed is measured in benchmarks/.
+hypothesis_settings.register_profile("wibawa", deadline=None)
+hypothesis_settings.load_profile("wibawa")
 
 
 def pytest_report_header() -> list[str]:
