@@ -8,7 +8,7 @@ from hypothesis import settings as hypothesis_settings
 from pytest_django.live_server_helper import LiveServer
 from rest_framework.test import APIClient
 
-from tests.services import POSTGRES, REDIS, REQUIRED, SQLITE_REQUESTED, Service
+from tests.services import POSTGRES, REDIS, REQUIRED, SQLITE_REQUESTED, WORKER_WAIT, Service
 
 # No per-example deadline (hypothesis's default is 200 ms): on a busy machine an example of
 # a correct property takes longer and the test failed. Speed is measured in benchmarks/.
@@ -72,7 +72,11 @@ def celery_worker() -> Iterator[WorkController]:
 
     app.conf.task_always_eager = False
     try:
-        with start_worker(app, pool="solo", perform_ping_check=True, shutdown_timeout=10) as worker:
+        # Generous bounds (celery's are 10 s), not speed: on a busy machine the first ping
+        # or the last task before shutdown may take longer.
+        with start_worker(
+            app, pool="solo", perform_ping_check=True, ping_task_timeout=WORKER_WAIT, shutdown_timeout=WORKER_WAIT
+        ) as worker:
             yield worker
     finally:
         app.conf.task_always_eager = True

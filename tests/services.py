@@ -25,6 +25,9 @@ from urllib.parse import urlsplit
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+#: Seconds a test waits for a real Celery worker (to start, answer, finish) before it
+#: fails: a generous bound for a busy machine, not a speed check.
+WORKER_WAIT = 120.0
 
 
 @dataclass

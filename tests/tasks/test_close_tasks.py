@@ -22,6 +22,7 @@ from tasks import close as close_tasks
 from tasks.base import WibawaTask
 from tasks.close import close_catch_up_task, close_chunk_task, close_failed_task, close_finish_task
 from tests.factories import funded_bank, serviced_loan
+from tests.services import WORKER_WAIT
 
 
 def loans(count: int) -> list[Loan]:
@@ -141,7 +142,7 @@ def test_the_error_callback_marks_the_run_failed() -> None:
     assert (run.status, run.finished_at is not None) == ("failed", True)
 
 
-def wait_for(condition: Any, seconds: float = 60) -> None:
+def wait_for(condition: Any, seconds: float = WORKER_WAIT) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:

@@ -5,6 +5,7 @@ from django.db import OperationalError
 
 from loans.schedule import LoanTerms, ScheduleError, build_schedule
 from tasks.schedules import schedule_totals
+from tests.services import WORKER_WAIT
 
 TERMS = {
     "principal": 10_000_000,
@@ -52,13 +53,13 @@ def test_task_goes_through_redis_to_a_real_worker_and_back(celery_worker: object
 
     assert not app.conf.task_always_eager
     result = schedule_totals.delay(TERMS)
-    assert result.get(timeout=30) == expected_totals()
+    assert result.get(timeout=WORKER_WAIT) == expected_totals()
     assert result.state == "SUCCESS"
     # The result really went through the result backend in Redis.
     assert type(result.backend).__name__ == "RedisBackend"
-    assert app.AsyncResult(result.id).get(timeout=5) == expected_totals()
+    assert app.AsyncResult(result.id).get(timeout=WORKER_WAIT) == expected_totals()
     # A refusal comes back as the engine's own error, field and code intact.
     refused = schedule_totals.delay({**TERMS, "principal": 1_000, "tenor_months": 12, "rounding": 1000})
     with pytest.raises(ScheduleError) as caught:
-        refused.get(timeout=30)
+        refused.get(timeout=WORKER_WAIT)
     assert (caught.value.field, caught.value.code) == ("rounding", "early_payoff")
