@@ -23,7 +23,6 @@ def call(client: APIClient, user: Any, method: str, path: str, body: dict[str, A
     return answer.json()
 
 
-@pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_application_to_stored_schedule_with_a_real_worker(api_client: APIClient, celery_worker: Any) -> None:

@@ -797,7 +797,6 @@ def test_conflicts_answer_409_naming_the_state(api_client: Any, world: World) ->
 # --- two decisions at once -----------------------------------------------------------------
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_approvals_at_once_write_one_version() -> None:
     bank = funded_bank("DUO", 50_000_000)

@@ -265,10 +265,9 @@ def test_sweep_moves_past_a_refused_loan(terms: ProductTerms) -> None:
     assert refused.schedule_status == Loan.ScheduleStatus.PENDING
 
 
-# --- concurrency, for real on PostgreSQL ---------------------------------------------
+# --- concurrency: two workers on either database; skipping locked rows on PostgreSQL -----
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_storing_the_same_loans_store_them_once(terms: ProductTerms) -> None:
     ids = [make_loan(terms, tenor_months=36).pk for _ in range(40)]

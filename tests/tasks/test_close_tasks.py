@@ -150,7 +150,6 @@ def wait_for(condition: Any, seconds: float = WORKER_WAIT) -> None:
         time.sleep(0.1)
 
 
-@pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_the_chord_closes_missed_dates_through_a_real_worker(celery_worker: Any, settings: Any) -> None:
@@ -168,7 +167,6 @@ def test_the_chord_closes_missed_dates_through_a_real_worker(celery_worker: Any,
     assert {loan.as_of for loan in Loan.objects.filter(pk__in=[loan.pk for loan in made])} == {date(2026, 3, 3)}
 
 
-@pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_a_chunk_failing_in_a_real_worker_marks_the_run_failed(

@@ -78,7 +78,6 @@ def test_the_sweep_task_stores_what_no_message_asked_for(terms: ProductTerms) ->
     assert not Loan.objects.filter(schedule_status=Loan.ScheduleStatus.PENDING).exists()
 
 
-@pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_stores_the_schedules_once(terms: ProductTerms, celery_worker: object) -> None:
