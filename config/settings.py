@@ -89,6 +89,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A database that does not answer fails a request (and the health check) in
     # seconds instead of hanging it.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite has one writer at a time. A transaction that starts as a reader and later
+    # writes cannot wait for the lock (SQLite answers "database is locked" at once), so
+    # every transaction takes the write lock when it begins (IMMEDIATE) and waits up to
+    # SQLITE_TIMEOUT seconds for it. WAL lets reads go on while one request writes;
+    # synchronous=NORMAL is the safe setting with WAL (a power cut may lose the last
+    # commits, never corrupt the file).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": env.int("SQLITE_TIMEOUT", default=20),
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The throttle counters live in the cache: with several web processes set CACHE_URL to

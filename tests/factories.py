@@ -1,11 +1,11 @@
 """factory_boy factories for the whole suite. Users get their role with ``role=``."""
 
+import itertools
 from datetime import date
 from typing import Any
 
 import factory
 from django.contrib.auth.models import Group, User
-from django.db.models import F
 from django.utils import timezone
 
 from banks.models import Allocation, Bank, BankStaff
@@ -169,6 +169,10 @@ def loan_for(application: Application, **overrides: Any) -> Loan:
     return Loan.objects.create(**values)
 
 
+#: Contract numbers of the applications serviced_loan approves.
+_contract_numbers = itertools.count(1)
+
+
 def serviced_loan(
     *,
     bank: Bank | None = None,
@@ -178,20 +182,36 @@ def serviced_loan(
     disbursed_on: date = date(2026, 1, 31),
     **overrides: Any,
 ) -> Loan:
-    """A disbursed loan with its schedule stored (``ready``), as loan servicing sees it:
-    an approved application of ``principal`` over ``tenor_months`` at ``bank`` (a funded
-    BPR by default) under ``terms`` (3% flat by default), the bank's ``disbursed``
-    counter moved as disbursement does. ``overrides`` set any other Loan field."""
+    """A disbursed loan with its schedule stored (``ready``), as loan servicing sees it,
+    made by the services: an application of ``principal`` over ``tenor_months`` at
+    ``bank`` (a funded BPR by default) under ``terms`` (3% flat by default), paid out on
+    ``disbursed_on`` by the bank's staff (``application_disburse``: the loan, the bank's
+    ``disbursed`` counter, the event) and its schedule stored (``loan_schedules_store``).
+
+    Only the application is made ``approved`` by hand (its workflow is tested in
+    tests/loans/test_applications.py), without an approval date so that any past
+    ``disbursed_on`` is accepted. ``overrides`` set other Loan fields by hand before the
+    schedule is stored, for the edge states a test needs (a loan already overdue)."""
+    from loans.services.applications import application_disburse
     from loans.services.schedules import loan_schedules_store
 
     bank = bank or funded_bank(f"B{Bank.objects.count() + 1}")
     terms = terms or ProductTerms.objects.filter(product__code="WIBAWA").order_by("version").first()
     terms = terms or ProductTermsFactory.create()
     application = ApplicationFactory.create(
-        bank=bank, terms=terms, principal=principal, tenor_months=tenor_months, state=Application.State.DISBURSED
+        bank=bank,
+        terms=terms,
+        principal=principal,
+        tenor_months=tenor_months,
+        state=Application.State.APPROVED,
+        contract_number=f"KW-S{next(_contract_numbers)}",
     )
-    loan = loan_for(application, principal=principal, disbursed_on=disbursed_on, **overrides)
-    Bank.objects.filter(pk=bank.pk).update(disbursed=F("disbursed") + principal)
+    username = f"disburser-{bank.code.lower()}"
+    staff = User.objects.filter(username=username).first() or bank_user(bank, username=username)
+    application = application_disburse(actor=staff, application_id=application.pk, disbursed_on=disbursed_on)
+    loan = Loan.objects.get(application=application)
+    if overrides:
+        Loan.objects.filter(pk=loan.pk).update(**overrides)
     loan_schedules_store(loan_ids=[loan.pk])
     loan.refresh_from_db()
     return loan

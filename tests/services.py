@@ -6,16 +6,28 @@
   naming it.
 * Otherwise each is used when it answers; without PostgreSQL the suite runs on SQLite,
   and tests marked ``postgres`` or ``redis`` are skipped with the reason printed.
+* ``TEST_DATABASE=sqlite``: the suite runs on SQLite even when PostgreSQL answers (the
+  embedded default's leg of CI). With ``REQUIRE_SERVICES=1`` only Redis must answer, and
+  a selected test marked ``postgres`` fails the run: deselect them (``-m "not postgres"``).
+
+On SQLite the suite's database is a file (see tests/settings.py), never ``:memory:``:
+an in-memory database is one connection shared by every thread, so a test of
+concurrent requests would prove nothing there.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+#: Seconds a test waits for a real Celery worker (to start, answer, finish) before it
+#: fails: a generous bound for a busy machine, not a speed check.
+WORKER_WAIT = 120.0
 
 
 @dataclass
@@ -64,17 +76,28 @@ def _redacted(url: str) -> str:
     return url
 
 
+#: Without PostgreSQL, the SQLite file of this run's own (pytest-django creates it afresh and
+#: deletes it at the end).
+SQLITE_TEST_FILE = Path(tempfile.gettempdir()) / f"wibawa-tests-{os.getpid()}.sqlite3"
+#: The suite runs on SQLite whatever answers (TEST_DATABASE=sqlite).
+SQLITE_REQUESTED = os.environ.get("TEST_DATABASE", "") == "sqlite"
+#: Services that must answer (REQUIRE_SERVICES=1, CI).
+REQUIRED = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
 def discover() -> tuple[Service, Service]:
-    required = os.environ.get("REQUIRE_SERVICES") == "1"
     database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
     redis_url = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
-    if database_url.startswith(("postgres://", "postgresql://")):
+    if SQLITE_REQUESTED:
+        postgres = Service("PostgreSQL", database_url, "TEST_DATABASE=sqlite: the suite runs on SQLite")
+    elif database_url.startswith(("postgres://", "postgresql://")):
         postgres = Service("PostgreSQL", database_url, _probe_postgres(database_url))
     else:
         postgres = Service("PostgreSQL", database_url, "DATABASE_URL is not a PostgreSQL URL")
     redis_service = Service("Redis", redis_url, _probe_redis(redis_url))
-    if required:
-        missing = [s for s in (postgres, redis_service) if not s.available]
+    if REQUIRED:
+        wanted = (redis_service,) if SQLITE_REQUESTED else (postgres, redis_service)
+        missing = [s for s in wanted if not s.available]
         if missing:
             lines = "; ".join(f"{s.name} at {_redacted(s.url)} is unreachable ({s.error})" for s in missing)
             raise SystemExit(f"REQUIRE_SERVICES=1 but {lines}")

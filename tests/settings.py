@@ -3,13 +3,13 @@ services answer (see tests/services.py)."""
 
 import os
 
-from tests.services import POSTGRES, REDIS
+from tests.services import POSTGRES, REDIS, SQLITE_TEST_FILE
 
 os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
 # Tasks run in-process unless a test starts a real worker (tests/conftest.py); said before
 # the settings load, which otherwise refuse to start without a broker when DEBUG is off.
 os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"
-os.environ["DATABASE_URL"] = POSTGRES.url if POSTGRES.available else "sqlite://:memory:"
+os.environ["DATABASE_URL"] = POSTGRES.url if POSTGRES.available else f"sqlite:///{SQLITE_TEST_FILE}"
 if REDIS.available:
     os.environ["CELERY_BROKER_URL"] = REDIS.url
     os.environ["CELERY_RESULT_BACKEND"] = REDIS.url
@@ -19,6 +19,9 @@ else:
 os.environ.pop("CACHE_URL", None)
 
 from config.settings import *  # noqa: F403
+
+if not POSTGRES.available:
+    DATABASES["default"]["TEST"] = {"NAME": str(SQLITE_TEST_FILE)}  # noqa: F405
 
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 # Tasks run in-process unless a test starts a real worker (tests/conftest.py).

@@ -113,7 +113,7 @@ def test_concurrent_allocations_are_all_counted() -> None:
 
     def allocate(amount: int) -> None:
         try:
-            start.wait(timeout=10)
+            start.wait(timeout=120)
             for _ in range(per_thread):
                 allocation_create(actor=manager, bank=bank, year=2026, amount=amount)
         except BaseException as exc:  # reported to the main thread
@@ -126,7 +126,7 @@ def test_concurrent_allocations_are_all_counted() -> None:
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=60)
+        thread.join(timeout=300)
     assert errors == []
     assert Bank.objects.get(pk=bank.pk).allocated == per_thread * sum(amounts)
     assert Allocation.objects.filter(bank=bank).count() == threads_count * per_thread

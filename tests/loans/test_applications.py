@@ -381,7 +381,6 @@ def test_audit_trail_refuses_update_and_delete_in_postgres(programme: Programme)
 # --- two disbursements at once ------------------------------------------------------------------
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_disbursements_cannot_both_overdraw(django_db_blocker: Any) -> None:
     ProductTermsFactory.create(valid_from=date(2017, 1, 1), ceiling_without_collateral=5_000_000)

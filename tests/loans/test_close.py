@@ -3,7 +3,10 @@ business date, collectibility by bank kind, penalties, statuses, snapshots, fund
 idempotency, catch-up, the run lock, recomputation after a backdated repayment, the API
 and the management command.
 
-Payments are simulated by setting the installments' paid columns and writing the
+Loans are disbursed through the disbursement service (tests/factories.py serviced_loan)
+and installments paid on their due dates through the repayment service (pay_through).
+Partial, penalty-only or future-dated payments, which the waterfall or the date rules
+would not make, are simulated by setting the installments' paid columns and writing the
 Repayment and RepaymentAllocation rows directly, as the repayment service leaves them."""
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from loans.services.close import (
     close_start,
     loans_close_recompute,
 )
+from loans.services.repayments import RepaymentRequest, repayment_post
 from tests.factories import ProductTermsFactory, UserFactory, bank_user, funded_bank, serviced_loan
 
 pytestmark = pytest.mark.django_db
@@ -140,7 +144,24 @@ def pay(
 
 
 def pay_through(loan: Loan, last_number: int, *, actor: User) -> None:
-    """Pay installments 1 to ``last_number`` on their due dates."""
+    """Pay installments 1 to ``last_number`` on their due dates, through the repayment
+    service, by the staff of the loan's bank who disbursed it (``actor``, a teller of no
+    bank, only books the hand-made payments of :func:`pay`)."""
+    staff = User.objects.get(username=f"disburser-{loan.bank.code.lower()}")
+    for number in range(1, last_number + 1):
+        row = installment(loan, number)
+        repayment_post(
+            actor=staff,
+            loan_id=loan.pk,
+            request=RepaymentRequest(row.installment, row.due_date, "teller", f"R{next(_references)}"),
+        )
+    loan.refresh_from_db()
+
+
+def pay_by_hand_through(loan: Loan, last_number: int, *, actor: User) -> None:
+    """Pay installments 1 to ``last_number`` on their due dates by hand (:func:`pay`), for
+    states the service refuses to make: payments dated after today, or backdated beyond
+    the bank's limit behind a closed date."""
     for number in range(1, last_number + 1):
         pay(loan, number, on=installment(loan, number).due_date, actor=actor)
 
@@ -291,7 +312,7 @@ def test_loans_outside_the_close_are_left_alone(pasar: Bank, teller: User) -> No
 
 def test_a_loan_paid_off_after_the_date_is_snapshotted_as_it_was(pasar: Bank, teller: User) -> None:
     loan = new_loan(pasar)
-    pay_through(loan, 12, actor=teller)
+    pay_by_hand_through(loan, 12, actor=teller)
     Loan.objects.filter(pk=loan.pk).update(status=Loan.Status.PAID_OFF, closed_on=date(2027, 1, 10))
     # Closing a date in the middle of its life: it was active then.
     close_business_date(business_date=date(2026, 6, 1))
@@ -409,7 +430,7 @@ def test_penalties_are_on_what_is_left_of_the_installment_rounded_half_up(pasar:
     assert installment(loan, 3).penalty == 12
 
     half = new_loan(pasar, terms=ProductTermsFactory.create(version=3, penalty_percent_per_day=Decimal("0.05")))
-    pay_through(half, 2, actor=teller)
+    pay_by_hand_through(half, 2, actor=teller)  # dated before the closed 04-18 by more than 31 days
     pay(half, 3, on=date(2026, 4, 11), principal=1_000_000 - 1_000, interest=30_000, actor=teller)
     close_business_date(business_date=date(2026, 4, 19))  # 0.05% of Rp1,000 x 9 days = 4.5
     assert installment(half, 3).penalty == half_up(Decimal("4.5")) == 5

@@ -17,8 +17,9 @@ from django.utils import timezone, translation
 from audit.models import AuditEntry
 from banks.models import Bank
 from config.errors import ApplicationError, StateConflict
-from loans.models import Deferral, Installment, Loan, ProductTerms, Repayment, RepaymentAllocation
+from loans.models import Deferral, Installment, Loan, ProductTerms
 from loans.services.deferrals import calendar_mover, deferral_approve, deferral_reject, deferral_request
+from loans.services.repayments import RepaymentRequest, repayment_post
 from tests.factories import ProductTermsFactory, UserFactory, bank_user, funded_bank, serviced_loan
 
 pytestmark = pytest.mark.django_db
@@ -141,7 +142,9 @@ def test_the_city_office_asks_and_the_loans_bank_approves(world: World) -> None:
     assert deferral.decided_at is not None
     assert (deferral.from_version, deferral.to_version, loan.schedule_version) == (1, 2, 2)
     events = list(AuditEntry.objects.filter(loan=loan).order_by("id").values_list("action", "actor", "amounts"))
+    disbursed_by = AuditEntry.objects.get(loan=loan, action="disburse").actor_id
     assert events == [
+        ("disburse", disbursed_by, {"principal": 5_000_000}),
         ("deferral_requested", world.officer.pk, {}),
         ("deferral_approved", world.pasar_staff.pk, {"principal": 5_000_000, "interest": 150_000}),
     ]
@@ -540,22 +543,16 @@ def assert_sums_kept(loan: Loan) -> None:
 
 def test_a_settled_row_takes_the_date_its_interest_was_paid(world: World) -> None:
     loan = world.loan()
-    pay(loan, 1, principal=50_000)
-    first = Installment.objects.get(loan=loan, schedule_version=1, number=1)
-    repayment = Repayment.objects.create(
-        loan=loan,
-        bank=world.pasar,
-        amount=62_500,
-        paid_on=date(2026, 2, 20),
-        channel="teller",
-        reference="R-1",
-        request_hash="0" * 64,
-        schedule_version=1,
-        created_by=world.pasar_staff,
-        created_at=timezone.now(),
+    # Before the first due date (02-28): its interest, then 50,000 of its principal.
+    repayment, _ = repayment_post(
+        actor=world.pasar_staff,
+        loan_id=loan.pk,
+        request=RepaymentRequest(62_500, date(2026, 2, 20), "teller", "R-1"),
     )
-    RepaymentAllocation.objects.create(repayment=repayment, installment=first, component="interest", amount=12_500)
-    RepaymentAllocation.objects.create(repayment=repayment, installment=first, component="principal", amount=50_000)
+    assert sorted(repayment.allocations.values_list("component", "amount")) == [
+        ("interest", 12_500),
+        ("principal", 50_000),
+    ]
     approved(world, loan, months=1, mode=P_ONLY)
     loan.refresh_from_db()
     row = Installment.objects.get(loan=loan, schedule_version=2, number=1)
@@ -804,7 +801,6 @@ def test_conflicts_answer_409_naming_the_state(api_client: Any, world: World) ->
 # --- two decisions at once -----------------------------------------------------------------
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_approvals_at_once_write_one_version() -> None:
     bank = funded_bank("DUO", 50_000_000)

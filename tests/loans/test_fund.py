@@ -1,17 +1,20 @@
 """The revolving fund of a bank per programme year and its daily series.
 
 The hand-built bank PASAR (a BPR, servicing fee 2.5%) has allocations in two years (the
-previous one, Y0, and the current one, Y1) and loans disbursed in both. Repayments and
+previous one, Y0, and the current one, Y1) and loans disbursed in both. "Today" is fixed
+late in Y1 (Jakarta), so that the figures do not depend on the day the suite runs (a loan
+disbursed in March of the current year cannot be disbursed in January). Repayments and
 their allocations are written directly, as the ledger holds them; one repayment is
 reversed (its allocations undone) and one booked repayment carries an undone allocation:
 neither may count.
 """
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from itertools import count
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import User
@@ -25,9 +28,15 @@ from loans.selectors.portfolio import bank_fund_year, percent_of
 from tests.factories import BorrowerFactory, UserFactory, bank_user, funded_bank, serviced_loan
 
 Component = RepaymentAllocation.Component
-Y1 = timezone.localdate().year
+Y1 = 2026
 Y0 = Y1 - 1
+NOW = datetime(Y1, 12, 1, 10, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
 _references = count(1)
+
+
+@pytest.fixture(autouse=True)
+def _fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(timezone, "now", lambda: NOW.astimezone(UTC))
 
 
 def pay(

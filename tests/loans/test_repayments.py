@@ -3,8 +3,12 @@ reversal, backdating, bad input, and 50 concurrent postings to one loan."""
 
 from __future__ import annotations
 
+import json
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,6 +17,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import connections
 from django.utils import timezone, translation
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
@@ -439,7 +444,6 @@ def test_loan_detail_shows_arrears_and_days_past_due(world: World) -> None:
 # --- 50 concurrent repayments ---------------------------------------------------------------
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_fifty_concurrent_repayments_are_each_booked_once() -> None:
     bank = funded_bank("CONC", 100_000_000)
@@ -489,6 +493,73 @@ def test_fifty_concurrent_repayments_are_each_booked_once() -> None:
     assert sum(row.principal_paid + row.interest_paid + row.penalty_paid for row in rows) == total
     bank.refresh_from_db()
     assert bank.principal_repaid == principal_repaid
+
+
+def assert_ledger_consistent(loan: Loan, bank: Bank, amounts: list[int]) -> None:
+    """Exactly ``amounts`` are booked on ``loan``, each split into allocations that add up
+    to it, and the loan's, its installments' and its bank's counters agree with them."""
+    booked = Repayment.objects.filter(loan=loan)
+    assert sorted(r.amount for r in booked) == sorted(amounts)
+    for repayment in booked:
+        assert sum(a.amount for a in repayment.allocations.filter(undone_at__isnull=True)) == repayment.amount
+    loan.refresh_from_db()
+    principal_repaid = sum(
+        a.amount
+        for a in RepaymentAllocation.objects.filter(repayment__loan=loan, component="principal", undone_at=None)
+    )
+    assert loan.outstanding_principal == PRINCIPAL - principal_repaid
+    rows = Installment.objects.filter(loan=loan)
+    assert sum(row.principal_paid for row in rows) == principal_repaid
+    assert sum(row.principal_paid + row.interest_paid + row.penalty_paid for row in rows) == sum(amounts)
+    bank.refresh_from_db()
+    assert bank.principal_repaid == principal_repaid
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fifty_concurrent_http_repayments_to_one_loan_are_each_booked_once(live_server: Any) -> None:
+    """50 requests at once over real HTTP (each served by a thread of its own with a
+    database connection of its own), 10 of them retries of one Idempotency-Key: on SQLite
+    as on PostgreSQL every distinct repayment is booked once, the retries are replayed
+    and nothing answers 5xx (SQLite writers wait for the lock instead of failing)."""
+    bank = funded_bank("HTTP", 100_000_000)
+    staff = bank_user(bank)
+    token = Token.objects.create(user=staff)
+    loan = serviced_loan(bank=bank, principal=PRINCIPAL, tenor_months=12, disbursed_on=date(2025, 1, 15))
+    paid_on = Installment.objects.get(loan=loan, number=3).due_date
+    # 40 distinct repayments of 1,000 + n rupiah; the first is sent 10 more times.
+    requests = [(f"key-{n}", 1_000 + n) for n in range(40)] + [("key-0", 1_000)] * 10
+    url = f"{live_server.url}/api/v1/loans/{loan.pk}/repayments/"
+    barrier = threading.Barrier(len(requests))
+
+    def fire(key: str, amount: int) -> tuple[int, str, dict[str, Any]]:
+        body = {"amount": amount, "paid_on": paid_on.isoformat(), "channel": "transfer", "reference": key}
+        request = urllib.request.Request(  # noqa: S310 - the test's own live server
+            url,
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={
+                "Authorization": f"Token {token.key}",
+                "Content-Type": "application/json",
+                "Accept-Language": "en",
+                "Idempotency-Key": key,
+            },
+        )
+        barrier.wait(timeout=60)
+        try:
+            with urllib.request.urlopen(request, timeout=120) as answer:  # noqa: S310
+                return answer.status, answer.headers.get("Idempotent-Replayed", ""), json.loads(answer.read())
+        except urllib.error.HTTPError as error:
+            return error.code, "", {"error": error.read().decode(errors="replace")[:500]}
+
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        answers = list(pool.map(lambda request: fire(*request), requests))
+
+    assert [status for status, _, _ in answers] == [201] * 50, [a for a in answers if a[0] != 201][:3]
+    assert sum(1 for _, replayed, _ in answers if replayed == "true") == 10
+    first = {body["reference"]: body["id"] for _, replayed, body in answers if replayed != "true"}
+    assert len(first) == 40
+    assert all(body["id"] == first["key-0"] for _, replayed, body in answers if replayed == "true")
+    assert_ledger_consistent(loan, bank, [1_000 + n for n in range(40)])
 
 
 # --- backdating across the nightly close ---------------------------------------------------

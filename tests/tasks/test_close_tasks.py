@@ -22,6 +22,7 @@ from tasks import close as close_tasks
 from tasks.base import WibawaTask
 from tasks.close import close_catch_up_task, close_chunk_task, close_failed_task, close_finish_task
 from tests.factories import funded_bank, serviced_loan
+from tests.services import WORKER_WAIT
 
 
 def loans(count: int) -> list[Loan]:
@@ -141,7 +142,7 @@ def test_the_error_callback_marks_the_run_failed() -> None:
     assert (run.status, run.finished_at is not None) == ("failed", True)
 
 
-def wait_for(condition: Any, seconds: float = 60) -> None:
+def wait_for(condition: Any, seconds: float = WORKER_WAIT) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:
@@ -149,7 +150,6 @@ def wait_for(condition: Any, seconds: float = 60) -> None:
         time.sleep(0.1)
 
 
-@pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_the_chord_closes_missed_dates_through_a_real_worker(celery_worker: Any, settings: Any) -> None:
@@ -167,7 +167,6 @@ def test_the_chord_closes_missed_dates_through_a_real_worker(celery_worker: Any,
     assert {loan.as_of for loan in Loan.objects.filter(pk__in=[loan.pk for loan in made])} == {date(2026, 3, 3)}
 
 
-@pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_a_chunk_failing_in_a_real_worker_marks_the_run_failed(

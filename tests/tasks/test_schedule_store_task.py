@@ -12,6 +12,7 @@ from loans.schedule import ScheduleError
 from tasks.base import WibawaTask
 from tasks.schedules import loan_schedules_store_task, store_pending_schedules
 from tests.factories import ApplicationFactory, BankFactory, ProductTermsFactory, loan_for
+from tests.services import WORKER_WAIT
 
 
 @pytest.fixture
@@ -77,7 +78,6 @@ def test_the_sweep_task_stores_what_no_message_asked_for(terms: ProductTerms) ->
     assert not Loan.objects.filter(schedule_status=Loan.ScheduleStatus.PENDING).exists()
 
 
-@pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_stores_the_schedules_once(terms: ProductTerms, celery_worker: object) -> None:
@@ -88,9 +88,9 @@ def test_a_real_worker_stores_the_schedules_once(terms: ProductTerms, celery_wor
     ids = [loan.pk for loan in loans]
     assert set(Loan.objects.filter(pk__in=ids).values_list("schedule_status", flat=True)) == {"pending"}
 
-    assert loan_schedules_store_task.delay(ids).get(timeout=30) == 5
+    assert loan_schedules_store_task.delay(ids).get(timeout=WORKER_WAIT) == 5
     # A second message for the same loans finds them stored.
-    assert loan_schedules_store_task.delay(ids).get(timeout=30) == 0
+    assert loan_schedules_store_task.delay(ids).get(timeout=WORKER_WAIT) == 0
 
     assert set(Loan.objects.filter(pk__in=ids).values_list("schedule_status", flat=True)) == {"ready"}
     for loan in loans:
