@@ -9,6 +9,7 @@ reversed (its allocations undone) and one booked repayment carries an undone all
 neither may count.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -23,6 +24,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from banks.models import Allocation, Bank
+from config.clock import business_date_fixed, business_today
 from loans.models import CloseRun, FundDay, Loan, Repayment, RepaymentAllocation
 from loans.selectors.portfolio import bank_fund_year, percent_of
 from tests.factories import BorrowerFactory, UserFactory, bank_user, funded_bank, serviced_loan
@@ -35,8 +37,10 @@ _references = count(1)
 
 
 @pytest.fixture(autouse=True)
-def _fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+def _fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(timezone, "now", lambda: NOW.astimezone(UTC))
+    with business_date_fixed(NOW.date()):
+        yield
 
 
 def pay(
@@ -411,7 +415,7 @@ def test_daily_series_refuses_a_bad_range(fund: Fund, api_client: APIClient, par
 
 
 def test_daily_series_without_any_close_ends_today(fund: Fund, api_client: APIClient) -> None:
-    today = timezone.localdate()
+    today = business_today()
     fund_day(fund.pasar, today - timedelta(days=2), available=7)
 
     response = get(api_client, fund.users["officer"], "/api/v1/banks/PASAR/fund/daily/")

@@ -44,8 +44,8 @@ def test_the_demo_manager_opens_the_back_office() -> None:
     assert manager.get("/admin/").status_code == 200
     for page in ("auth/user/", "banks/bank/", "banks/bankstaff/", "banks/bankstaff/add/", "loans/product/"):
         assert manager.get(f"/admin/{page}").status_code == 200, page
-    assert manager.get("/admin/loans/loanevent/").status_code == 200
-    assert manager.get("/admin/loans/loanevent/add/").status_code == 403  # the audit trail stays read-only
+    assert manager.get("/admin/audit/auditentry/").status_code == 200
+    assert manager.get("/admin/audit/auditentry/add/").status_code == 403  # the audit trail stays read-only
     user = User.objects.get(username="manager")
     assert user.is_staff
     assert not user.is_superuser

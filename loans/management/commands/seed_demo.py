@@ -49,7 +49,7 @@ LOGINS = [
 #: The apps whose models the back office (the Django admin) shows: user accounts and
 #: tokens, and the programme's own. The admin pages keep the ledgers and the audit trail
 #: read-only whatever the permissions.
-BACK_OFFICE_APPS = ("auth", "authtoken", "borrowers", "banks", "loans")
+BACK_OFFICE_APPS = ("auth", "authtoken", "borrowers", "banks", "loans", "audit")
 FIRST_NAMES = {
     "F": ["Siti", "Sri", "Dewi", "Rina", "Wulan", "Lestari", "Ani", "Yuni", "Endang", "Tri", "Nur", "Ratna"],
     "M": ["Budi", "Agus", "Joko", "Slamet", "Hadi", "Eko", "Bambang", "Yusuf", "Rudi", "Wahyu", "Andi", "Teguh"],
