@@ -146,6 +146,114 @@ def _count_hit(key: str, ttl: int) -> int:
         return 1
 
 
+#: What a shared cache that cannot be reached raises.
+CACHE_DOWN = (RedisError, OSError)
+
+
+class ProcessCounters:
+    """This process's own counters and marks, each with a life in seconds: the stand-in
+    for the shared cache while it cannot be reached. Thread-safe; expired entries are
+    dropped once there are more than ``prune_above``, so memory stays bounded by what one
+    window holds. Nothing but counts and timestamps is kept (keys name no password)."""
+
+    prune_above = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[Any, float]] = {}
+
+    def _live(self, key: str, now: float) -> Any:
+        entry = self._entries.get(key)
+        if entry is None or entry[1] <= now:
+            self._entries.pop(key, None)
+            return None
+        return entry[0]
+
+    def _prune(self, now: float) -> None:
+        if len(self._entries) > self.prune_above:
+            self._entries = {name: entry for name, entry in self._entries.items() if entry[1] > now}
+
+    def incr(self, key: str, ttl: int) -> int:
+        """Add one to ``key`` (created with a ``ttl``-second life, which later hits keep)."""
+        now = time.time()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[1] <= now:
+                self._prune(now)
+                entry = (0, now + ttl)
+            count = int(entry[0]) + 1
+            self._entries[key] = (count, entry[1])
+            return count
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            return self._live(key, time.time())
+
+    def set(self, key: str, value: Any, ttl: int) -> None:
+        now = time.time()
+        with self._lock:
+            self._prune(now)
+            self._entries[key] = (value, now + ttl)
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+#: The fallback counters of this process (see :func:`guard_count_hit`).
+PROCESS_COUNTERS = ProcessCounters()
+
+
+def _cache_down() -> None:
+    logger.warning("login guard: cache unreachable, counted in this process instead", exc_info=True)
+
+
+def guard_count_hit(key: str, ttl: int) -> int:
+    """:func:`_count_hit` for a guard that must hold when the shared cache is down (a
+    login limit): if the cache cannot be reached the hit is counted in this process's
+    :data:`PROCESS_COUNTERS` instead (a warning is logged). Each web process then counts
+    on its own, so a client gets at most the limit once per process, never without limit."""
+    try:
+        return _count_hit(key, ttl)
+    except CACHE_DOWN:
+        _cache_down()
+        return PROCESS_COUNTERS.incr(key, ttl)
+
+
+def guard_get(key: str) -> Any:
+    """The value at ``key`` in the shared cache, or in this process's counters while the
+    cache cannot be reached."""
+    try:
+        return caches["default"].get(key)
+    except CACHE_DOWN:
+        _cache_down()
+        return PROCESS_COUNTERS.get(key)
+
+
+def guard_set(key: str, value: Any, ttl: int) -> None:
+    """Store ``value`` at ``key`` for ``ttl`` seconds in the shared cache, or in this
+    process's counters while the cache cannot be reached."""
+    try:
+        caches["default"].set(key, value, timeout=ttl)
+    except CACHE_DOWN:
+        _cache_down()
+        PROCESS_COUNTERS.set(key, value, ttl)
+
+
+def guard_delete(key: str) -> None:
+    """Forget ``key``, in the shared cache and in this process's counters (a value kept
+    here while the cache was down must not outlive a reset)."""
+    PROCESS_COUNTERS.delete(key)
+    try:
+        caches["default"].delete(key)
+    except CACHE_DOWN:
+        _cache_down()
+
+
 class FixedWindowThrottle(SimpleRateThrottle):
     """At most N requests per client address in each fixed window of the period
     (``"600/min"``: 600 per clock minute), counted with one atomic cache increment, so
@@ -155,12 +263,15 @@ class FixedWindowThrottle(SimpleRateThrottle):
 
     Subclasses set ``scope`` and ``get_rate()``. The counter lives in the default cache:
     Redis (CACHE_URL) when several web processes must share it. If that cache cannot be
-    reached the request is let through and a warning logged (fail open).
+    reached, ``fail_open`` decides: True (the default, for a throttle that only guards
+    capacity) lets the request through with a warning logged; False (a guard against
+    password guessing) counts in this process instead (:func:`guard_count_hit`).
     """
 
     num_requests: int
     duration: int
     retry_after: float = 0.0
+    fail_open: bool = True
 
     def get_cache_key(self, request: Request, view: APIView) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
@@ -170,12 +281,16 @@ class FixedWindowThrottle(SimpleRateThrottle):
             return True
         now = time.time()
         window = int(now // self.duration)
-        try:
-            count = _count_hit(f"{self.get_cache_key(request, view)}_{window}", ttl=self.duration + 1)
-        except (RedisError, OSError):
-            # A throttle guards capacity; a cache outage must not take the API down too.
-            logger.warning("throttle %s: cache unreachable, request let through", self.scope, exc_info=True)
-            return True
+        key = f"{self.get_cache_key(request, view)}_{window}"
+        if self.fail_open:
+            try:
+                count = _count_hit(key, ttl=self.duration + 1)
+            except CACHE_DOWN:
+                # A throttle guards capacity; a cache outage must not take the API down too.
+                logger.warning("throttle %s: cache unreachable, request let through", self.scope, exc_info=True)
+                return True
+        else:
+            count = guard_count_hit(key, ttl=self.duration + 1)
         self.retry_after = (window + 1) * self.duration - now
         return bool(count <= self.num_requests)
 

@@ -1,7 +1,10 @@
-"""Login credential writes: API tokens issued and revoked, each audited."""
+"""Login credential writes: API tokens issued and revoked, and accounts locked out of
+logging in, each audited."""
 
+from datetime import datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
@@ -32,3 +35,23 @@ def token_revoke(*, user: Any) -> bool:
             after={"api_token": "revoked"},
         )
     return bool(deleted)
+
+
+@transaction.atomic
+def login_lockout_record(*, username: str, failures: int, locked_until: datetime) -> bool:
+    """Record that ``username`` was locked out of logging in until ``locked_until`` after
+    ``failures`` wrong passwords (audited, the user the subject, no actor: the system
+    locked it, whoever guessed). A username that names no user is locked all the same
+    (so a lock-out says nothing about who exists) but has no row. No password is ever
+    recorded. Returns whether a row was written."""
+    user = get_user_model().objects.filter(**{get_user_model().USERNAME_FIELD: username}).first()
+    if user is None:
+        return False
+    audit_record(
+        actor=None,
+        action="login_locked",
+        subject=user,
+        after={"login": "locked", "locked_until": locked_until.isoformat(timespec="seconds")},
+        note=f"{failures} failed logins",
+    )
+    return True

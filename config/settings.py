@@ -109,7 +109,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Redis (redis://host:6379/1) so they share one count per client.
 CACHE_URL = env.str("CACHE_URL", default="")
 if CACHE_URL.startswith(("redis://", "rediss://")):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            # A cache that is down is noticed in a second, and the login guard counts in
+            # the process instead (config/api.py), not after the operating system's timeout.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "wibawa"}}
 
@@ -172,6 +180,10 @@ NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 PROGRAMME_REGION_CODE = env.str("PROGRAMME_REGION_CODE", default="33.74")
 #: Login attempts (token or session) allowed per client address.
 LOGIN_THROTTLE = env.str("LOGIN_THROTTLE", default="30/min")
+#: Failed logins for one username, within one window of LOGIN_LOCKOUT_SECONDS, that lock
+#: the account for LOGIN_LOCKOUT_SECONDS (every address; a success resets the count).
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
 REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
 
 SPECTACULAR_SETTINGS = {

@@ -31,3 +31,4 @@ CELERY_TASK_DEFAULT_QUEUE = f"wibawa-tests-{os.getpid()}"
 SIMULATION_THROTTLE = "100000/min"
 LOGIN_THROTTLE = "100000/min"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGIN_FAILURE_LIMIT = 100000

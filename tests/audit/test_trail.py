@@ -24,7 +24,7 @@ from audit.models import AuditEntry
 from banks.models import Bank
 from banks.services import allocation_create, bank_create, bank_staff_add, bank_update
 from borrowers.services import borrower_create, borrower_login_create, borrower_update, business_create
-from config.auth_services import token_issue, token_revoke
+from config.auth_services import login_lockout_record, token_issue, token_revoke
 from config.clock import business_yesterday
 from loans.collectibility import BPR, DEFAULT_TABLES, Grade
 from loans.models import Application, CloseRun, Deferral, Loan
@@ -52,6 +52,7 @@ AUDITED: dict[str, tuple[str, str]] = {
     "borrowers.services.borrower_login_create": ("borrower_login_create", "user"),
     "config.auth_services.token_issue": ("token_issue", "user"),
     "config.auth_services.token_revoke": ("token_revoke", "user"),
+    "config.auth_services.login_lockout_record": ("login_locked", "user"),
     "loans.services.products.product_create": ("product_create", "product"),
     "loans.services.products.product_terms_create": ("product_terms_create", "productterms"),
     "loans.services.products.product_update": ("product_update", "product"),
@@ -220,6 +221,7 @@ def test_every_writing_service_leaves_its_audit_row() -> None:
     login = walk(borrower_login_create, officer, actor=officer, borrower=borrower, username="sri", password="x-1")
     walk(token_issue, login, user=login)
     walk(token_revoke, login, user=login)
+    walk(login_lockout_record, None, username="sri", failures=10, locked_until=timezone.now())
 
     # The application workflow to a loan, and two that end without one.
     def draft() -> Application:
