@@ -12,7 +12,7 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
-from config.api import PROCESS_COUNTERS
+from config.api import PROCESS_COUNTERS, ProcessCounters
 from tests.factories import UserFactory
 from tests.services import REDIS
 
@@ -166,3 +166,31 @@ def test_the_cache_keys_name_no_account_and_no_password(settings: Any) -> None:
     assert not any("sri-rahasia" in key or "sandi-salah" in key for key in stored)
     assert not any("sandi-salah" in str(value) for value in stored.values())
     caches["default"].clear()
+
+
+def test_only_the_login_throttle_holds_when_the_cache_is_down() -> None:
+    from config.auth_apis import LoginThrottle
+    from loans.apis.simulation import SimulationThrottle
+
+    assert LoginThrottle.fail_open is False
+    # The simulator's throttle guards capacity on a public read: it may let requests through.
+    assert SimulationThrottle.fail_open is True
+
+
+def test_process_counters_expire_and_stay_bounded(clock: list[float]) -> None:
+    counters = ProcessCounters()
+    counters.prune_above = 3
+    assert [counters.incr("a", ttl=60) for _ in range(3)] == [1, 2, 3]
+    clock[0] += 30
+    assert counters.incr("a", ttl=60) == 4  # a later hit keeps the first hit's life
+    clock[0] += 30
+    assert counters.incr("a", ttl=60) == 1  # a new life
+    counters.set("mark", 1.5, ttl=10)
+    assert counters.get("mark") == 1.5
+    counters.delete("mark")
+    assert counters.get("mark") is None
+    for name in ("b", "c", "d", "e"):
+        counters.incr(name, ttl=1)
+    clock[0] += 2
+    counters.incr("f", ttl=1)  # more than prune_above: the expired ones are dropped
+    assert set(counters._entries) == {"a", "f"}
