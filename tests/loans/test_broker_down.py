@@ -35,19 +35,25 @@ def _reset_connections() -> None:
     celery: Any = app
     celery._pool = None
     celery.amqp._producer_pool = None
+    celery._backend_cache = None
     celery._local.__dict__.pop("backend", None)
 
 
 @pytest.fixture
-def broker_down() -> Iterator[None]:
+def broker_down(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Tasks go through a broker (not eagerly) that cannot be reached; restored after."""
     saved = {key: app.conf[key] for key in ("broker_url", "broker_write_url", "result_backend", "task_always_eager")}
+    # Celery reads these from the environment before its configuration (tests/settings.py sets them).
+    for variable in ("CELERY_BROKER_URL", "CELERY_BROKER_WRITE_URL", "CELERY_RESULT_BACKEND"):
+        monkeypatch.setenv(variable, UNREACHABLE)
     app.conf.update(broker_url=UNREACHABLE, broker_write_url=UNREACHABLE, result_backend=UNREACHABLE)
     app.conf.task_always_eager = False
     _reset_connections()
+    assert (app.conf.broker_write_url, app.backend.url) == (UNREACHABLE, UNREACHABLE)
     try:
         yield
     finally:
+        monkeypatch.undo()
         app.conf.update(saved)
         _reset_connections()
 
