@@ -49,7 +49,8 @@ def broker_down(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     app.conf.update(broker_url=UNREACHABLE, broker_write_url=UNREACHABLE, result_backend=UNREACHABLE)
     app.conf.task_always_eager = False
     _reset_connections()
-    assert (app.conf.broker_write_url, app.backend.url) == (UNREACHABLE, UNREACHABLE)
+    backend: Any = app.backend
+    assert (app.conf.broker_write_url, backend.url) == (UNREACHABLE, UNREACHABLE)
     try:
         yield
     finally:
