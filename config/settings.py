@@ -6,6 +6,7 @@ Celery tasks run in-process. Set DATABASE_URL and CELERY_BROKER_URL for PostgreS
 Redis.
 """
 
+import sys
 from pathlib import Path
 
 import environ
@@ -83,7 +84,13 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# The development server serves every request in a thread of its own, and a thread that
+# keeps its connection for CONN_MAX_AGE (its keep-alive socket left open by the browser)
+# holds one PostgreSQL connection each: a few seconds of clicking ran out of connections.
+# So development (DEBUG on, or runserver) closes the connection after each request;
+# gunicorn's and Celery's long-lived processes keep theirs (one each, see README).
+DEVELOPMENT_SERVER = DEBUG or sys.argv[1:2] == ["runserver"]
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if DEVELOPMENT_SERVER else 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A database that does not answer fails a request (and the health check) in
