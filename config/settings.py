@@ -6,6 +6,7 @@ Celery tasks run in-process. Set DATABASE_URL and CELERY_BROKER_URL for PostgreS
 Redis.
 """
 
+import sys
 from pathlib import Path
 
 import environ
@@ -83,7 +84,13 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# The development server serves every request in a thread of its own, and a thread that
+# keeps its connection for CONN_MAX_AGE (its keep-alive socket left open by the browser)
+# holds one PostgreSQL connection each: a few seconds of clicking ran out of connections.
+# So development (DEBUG on, or runserver) closes the connection after each request;
+# gunicorn's and Celery's long-lived processes keep theirs (one each, see README).
+DEVELOPMENT_SERVER = DEBUG or sys.argv[1:2] == ["runserver"]
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if DEVELOPMENT_SERVER else 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A database that does not answer fails a request (and the health check) in
@@ -233,6 +240,24 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A web request that enqueues after its commit must answer at once even with the broker
+# down: connecting and publishing give up after about a second (one retry, for a pooled
+# connection that went stale when Redis restarted), the enqueue is logged and the beat
+# sweep (store-pending-schedules) does the work later. Reads and writes on a live
+# connection wait at most BROKER_SOCKET_TIMEOUT (above the worker's 1 s BRPOP wait).
+# The Redis result backend, which each send subscribes to, is bounded the same way
+# (its default retries for 19 s).
+BROKER_CONNECT_TIMEOUT = env.float("BROKER_CONNECT_TIMEOUT", default=1.0)
+BROKER_SOCKET_TIMEOUT = env.float("BROKER_SOCKET_TIMEOUT", default=5.0)
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_CONNECT_TIMEOUT
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": BROKER_CONNECT_TIMEOUT,
+    "socket_timeout": BROKER_SOCKET_TIMEOUT,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = BROKER_CONNECT_TIMEOUT
+CELERY_REDIS_SOCKET_TIMEOUT = BROKER_SOCKET_TIMEOUT
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": CELERY_TASK_PUBLISH_RETRY_POLICY}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_IMPORTS = ["tasks.schedules", "tasks.close"]
 #: The queue tasks are sent to and workers consume (one per deployment sharing a Redis).

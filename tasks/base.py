@@ -1,10 +1,12 @@
 """The base class of every Wibawa task: retries on known transient errors only, with
-exponential backoff and a cap, and a logged final failure."""
+exponential backoff and a cap, and a logged final failure; and :func:`task_send`, the one
+way the web sends a task after its commit without a broker outage failing the request."""
 
 import logging
 from typing import Any
 
 from celery import Task
+from celery.result import AsyncResult
 from django.db import InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as BrokerOperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -33,3 +35,18 @@ class WibawaTask(Task):
 
     def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         logger.error("task %s[%s] failed for good: %r (args=%r kwargs=%r)", self.name, task_id, exc, args, kwargs)
+
+
+def task_send(task: Task, *args: Any) -> AsyncResult | None:
+    """Send ``task(*args)`` to the broker (or run it, in eager mode). When the broker
+    cannot take it (down, unreachable: the settings bound this to about a second),
+    log a warning naming the task and the error (task arguments are ids, but they are
+    not logged) and return None; the caller's change is committed whatever the broker
+    does. Errors of a task run eagerly are not the broker's and propagate."""
+    if task.app.conf.task_always_eager:
+        return task.delay(*args)
+    try:
+        return task.delay(*args)
+    except Exception as exc:  # kombu, redis and the result backend each raise their own errors
+        logger.warning("broker did not take task %s: %s: %s", task.name, type(exc).__name__, exc)
+        return None

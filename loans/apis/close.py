@@ -19,6 +19,13 @@ from config.errors import ApplicationError, ConflictSerializer, ErrorSerializer
 from config.roles import Role, require_role
 from loans.services.close import CloseRunning, close_running_now, close_status
 
+
+class BrokerUnavailable(ApplicationError):
+    """The broker could not take the close (503): nothing was started; try again later."""
+
+    status_code = 503
+
+
 READERS = (Role.OFFICER, Role.MANAGER, Role.AUDITOR, Role.BANK_STAFF)
 
 RUN_EXAMPLE = {
@@ -122,6 +129,7 @@ class CloseApi(APIView):
             400: OpenApiResponse(ErrorSerializer, description="A date after yesterday."),
             403: OpenApiResponse(ErrorSerializer, description="Only the manager may start a close."),
             409: OpenApiResponse(ConflictSerializer, description="A close is running."),
+            503: OpenApiResponse(ErrorSerializer, description="The task queue (broker) is down: nothing started."),
         },
         examples=[
             OpenApiExample("Up to a date", value={"until": "2026-11-26"}, request_only=True),
@@ -139,6 +147,7 @@ class CloseApi(APIView):
         tags=["close"],
     )
     def post(self, request: Request) -> Response:
+        from tasks.base import task_send
         from tasks.close import close_catch_up_task  # tasks import the services, not the APIs
 
         require_role(request.user, Role.MANAGER)
@@ -154,11 +163,14 @@ class CloseApi(APIView):
         running = close_running_now()
         if running is not None:
             raise CloseRunning(running)
+        # Sent first, then audited: a request the broker could not take (503) started
+        # nothing and leaves no row saying it did.
+        if task_send(close_catch_up_task, until.isoformat()) is None:
+            raise BrokerUnavailable(_("The task queue is unavailable; the close was not started. Try again later."))
         audit_record(
             actor=request.user,
             action="close_request",
             subject=Subject("close", until.isoformat(), f"close up to {until.isoformat()}"),
             after={"until": until},
         )
-        close_catch_up_task.delay(until.isoformat())
         return Response(CloseStateSerializer(close_status()).data, status=202)

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import partial
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -662,9 +661,10 @@ def applications_disburse(
     loan_ids = [loan.pk for loan in loans]
     for start in range(0, len(loan_ids), SCHEDULE_TASK_CHUNK):
         chunk = loan_ids[start : start + SCHEDULE_TASK_CHUNK]
-        # robust: a broker outage must not fail a committed disbursement; the sweep task
+        # A broker outage must not fail a committed disbursement: _enqueue_schedules gives
+        # up within about a second and logs it, and the beat sweep
         # (tasks.schedules.store_pending_schedules) stores what was not enqueued.
-        transaction.on_commit(partial(_enqueue_schedules, chunk), robust=True)
+        _enqueue_schedules_on_commit(chunk)
     return applications
 
 
@@ -721,10 +721,18 @@ def _new_loan(application: Application, disbursed_on: date) -> Loan:
     )
 
 
+def _enqueue_schedules_on_commit(loan_ids: list[int]) -> None:
+    # robust: in eager mode (development) a failing store is logged, not raised into the
+    # committed request. A function, not a functools.partial: Django's robust handler
+    # logs the callback's __qualname__, which a partial lacks (the handler itself raised).
+    transaction.on_commit(lambda: _enqueue_schedules(loan_ids), robust=True)
+
+
 def _enqueue_schedules(loan_ids: list[int]) -> None:
+    from tasks.base import task_send
     from tasks.schedules import loan_schedules_store_task
 
-    loan_schedules_store_task.delay(loan_ids)
+    task_send(loan_schedules_store_task, loan_ids)
 
 
 # --- ending without a loan ---------------------------------------------------------------
