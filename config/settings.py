@@ -282,7 +282,37 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 
+# Celery events, so Flower (or `celery events`) can watch the workers and tasks.
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_SEND_SENT_EVENT = True
+
+# Security headers (`manage.py check --deploy` passes with DEBUG off; README "Security settings").
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = env.str("SECURE_REFERRER_POLICY", default="same-origin")
+#: A TLS-terminating proxy in front names the scheme in this header (e.g. X-Forwarded-Proto;
+#: the proxy must set it on every request, overwriting the client's). Empty: no proxy.
+_PROXY_SSL_HEADER = env.str("SECURE_PROXY_SSL_HEADER", default="")
+if _PROXY_SSL_HEADER:
+    _PROXY_SSL_HEADER = _PROXY_SSL_HEADER.upper().replace("-", "_")
+    SECURE_PROXY_SSL_HEADER = (
+        _PROXY_SSL_HEADER if _PROXY_SSL_HEADER.startswith("HTTP_") else f"HTTP_{_PROXY_SSL_HEADER}",
+        "https",
+    )
+
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_CONTENT_TYPE_NOSNIFF = True
+    # Plain HTTP is redirected to HTTPS, except the health check, which load balancers
+    # and the docker-compose health check call over plain HTTP.
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^api/health/$"]
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    # Preloading puts the domain in the browsers' built-in HTTPS-only lists, which takes
+    # months to undo and binds every subdomain of the city's domain: a choice for the
+    # domain's owner, not a default. So it is off unless set, and only its warning
+    # (security.W021) is silenced; every other deployment check stays on.
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]

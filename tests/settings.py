@@ -32,3 +32,6 @@ SIMULATION_THROTTLE = "100000/min"
 LOGIN_THROTTLE = "100000/min"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_FAILURE_LIMIT = 100000
+# The test client speaks plain HTTP: not redirected to HTTPS (tests/config/test_deploy_check.py
+# checks the production setting).
+SECURE_SSL_REDIRECT = False
