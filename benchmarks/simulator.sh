@@ -17,6 +17,8 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2
 [ -x "$BIN/gunicorn" ] || make install >/dev/null
 
 export DEBUG=0 SECRET_KEY=benchmark-only ALLOWED_HOSTS=127.0.0.1 SIMULATION_THROTTLE=100000000/min
+# Plain HTTP on the loopback: no redirect to HTTPS (production sits behind TLS).
+export SECURE_SSL_REDIRECT=0
 # The simulator sends no task: no broker, eager mode asked for explicitly (DEBUG is off).
 export CELERY_TASK_ALWAYS_EAGER=1
 export DATABASE_URL="sqlite:///$(mktemp -d)/bench.sqlite3" LOG_LEVEL=WARNING
