@@ -6,10 +6,9 @@ HTTPS except the health check that load balancers call."""
 import os
 import secrets
 import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.processes import run_python
+
 #: Variables of the test run (tests/settings.py) or the developer's shell that would
 #: change what the production settings are.
 SKIPPED = (
@@ -27,23 +26,13 @@ SKIPPED = (
 
 
 def run_production(code_or_command: list[str], **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {key: value for key, value in os.environ.items() if key not in SKIPPED}
-    environment.update(
-        SECRET_KEY=secrets.token_urlsafe(50),
+    production = {
+        "SECRET_KEY": secrets.token_urlsafe(50),
         # The test run's own services (tests/settings.py put them in the environment).
-        CELERY_BROKER_URL=os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/0",
-        DATABASE_URL=os.environ["DATABASE_URL"],
-    )
-    environment.update(env)
-    return subprocess.run(
-        [sys.executable, *code_or_command],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+        "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/0",
+        "DATABASE_URL": os.environ["DATABASE_URL"],
+    }
+    return run_python(code_or_command, unset=SKIPPED, env={**production, **env})
 
 
 def test_check_deploy_passes_with_the_production_settings() -> None:

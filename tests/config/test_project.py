@@ -9,20 +9,15 @@ from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.processes import ROOT, run_python
 
 
 def run_django_setup(**env: str) -> subprocess.CompletedProcess[str]:
-    environment = {key: value for key, value in os.environ.items() if key not in ("SECRET_KEY", "DEBUG")}
-    environment.update(env, DJANGO_SETTINGS_MODULE="config.settings")
-    return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); print('started')"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
+    return run_python(
+        ["-c", "import django; django.setup(); print('started')"],
+        unset=("SECRET_KEY", "DEBUG"),
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"},
         timeout=60,
-        check=False,
     )
 
 

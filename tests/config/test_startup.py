@@ -1,28 +1,19 @@
 """Starting the project: a missing variable is named in one line, production never runs
 tasks inside web requests, and the eager mode of development starts without warnings."""
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.processes import run_python
+
 #: What the test run put in the environment (tests/settings.py) and must not leak.
 RUN_VARIABLES = ("SECRET_KEY", "DEBUG", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "CELERY_TASK_ALWAYS_EAGER")
 
 
 def run(arguments: list[str], **env: str) -> subprocess.CompletedProcess[str]:
-    skipped = (*RUN_VARIABLES, "DJANGO_SETTINGS_MODULE")
-    environment = {key: value for key, value in os.environ.items() if key not in skipped}
-    environment.update(env, DATABASE_URL="sqlite://:memory:")
-    return subprocess.run(
-        [sys.executable, *arguments],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    return run_python(
+        arguments,
+        unset=(*RUN_VARIABLES, "DJANGO_SETTINGS_MODULE"),
+        env={**env, "DATABASE_URL": "sqlite://:memory:"},
     )
 
 
