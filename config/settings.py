@@ -154,8 +154,21 @@ STATIC_ROOT = None if WHITENOISE_USE_FINDERS else COLLECTED_STATIC
 #: Uploaded files (field-visit photos). Served by the web server in front, never by Django.
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = "media/"
+#: Where documents and reports are kept: the filesystem under REPORTS_ROOT by default;
+#: any django-storages backend (e.g. storages.backends.s3.S3Storage for S3-compatible
+#: storage, so workers on several machines share the files) by REPORTS_STORAGE_BACKEND,
+#: with its options as JSON in REPORTS_STORAGE_OPTIONS.
+REPORTS_ROOT = env.path("REPORTS_ROOT", default=BASE_DIR / "media" / "reports")
+REPORTS_STORAGE_BACKEND = env.str("REPORTS_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage")
+REPORTS_STORAGE_OPTIONS = env.json(
+    "REPORTS_STORAGE_OPTIONS",
+    default={"location": str(REPORTS_ROOT)}
+    if REPORTS_STORAGE_BACKEND == "django.core.files.storage.FileSystemStorage"
+    else {},
+)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "reports": {"BACKEND": REPORTS_STORAGE_BACKEND, "OPTIONS": REPORTS_STORAGE_OPTIONS},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not WHITENOISE_USE_FINDERS
@@ -259,7 +272,7 @@ CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = BROKER_CONNECT_TIMEOUT
 CELERY_REDIS_SOCKET_TIMEOUT = BROKER_SOCKET_TIMEOUT
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": CELERY_TASK_PUBLISH_RETRY_POLICY}
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_IMPORTS = ["tasks.schedules", "tasks.close"]
+CELERY_IMPORTS = ["tasks.schedules", "tasks.close", "tasks.reports"]
 #: The queue tasks are sent to and workers consume (one per deployment sharing a Redis).
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="wibawa")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
@@ -268,6 +281,19 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # The nightly close of yesterday (and of any night missed before it), Asia/Jakarta.
     "close-business-date": {"task": "tasks.close.close_catch_up", "schedule": crontab(hour=0, minute=30)},
 }
+#: The address the documents' QR codes and verification links point at (the public site).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+#: A document still running with no sign of life from its worker for this many seconds
+#: is taken to have lost its worker: the sweep gives it to the next worker (up to
+#: REPORT_MAX_ATTEMPTS tries, then it is failed). A worker beats at least every few seconds.
+REPORT_STALE_SECONDS = env.int("REPORT_STALE_SECONDS", default=120)
+REPORT_MAX_ATTEMPTS = env.int("REPORT_MAX_ATTEMPTS", default=3)
+#: Hard time limit of one document (seconds): past it the worker is stopped and the
+#: report failed (it can be asked for again).
+REPORT_TIME_LIMIT = env.int("REPORT_TIME_LIMIT", default=1800)
+#: Receipts after each repayment and settlement letters after each pay-off.
+REPORTS_AUTO_PAPERS = env.bool("REPORTS_AUTO_PAPERS", default=True)
+
 #: Loans one chunk task of the nightly close takes (one transaction each).
 CLOSE_CHUNK_LOANS = env.int("CLOSE_CHUNK_LOANS", default=25_000)
 #: A close still running after this many seconds is taken to have died: the next close

@@ -236,3 +236,17 @@ def restore_reference_data() -> None:
             for kind, rows in DEFAULT_TABLES.items()
             for g in rows
         )
+    from reports.allowance import DEFAULT_ALLOWANCE
+    from reports.models import AllowanceClass
+
+    if not AllowanceClass.objects.exists():
+        AllowanceClass.objects.bulk_create(
+            AllowanceClass(
+                position=row.position,
+                name=row.name,
+                grade_from=row.grade_from,
+                grade_to=row.grade_to,
+                percent=row.percent,
+            )
+            for row in DEFAULT_ALLOWANCE
+        )

@@ -1,0 +1,1 @@
+"""Report tasks (built by the reports framework)."""
