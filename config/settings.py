@@ -280,6 +280,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "store-pending-schedules": {"task": "tasks.schedules.store_pending_schedules", "schedule": 300.0},
     # The nightly close of yesterday (and of any night missed before it), Asia/Jakarta.
     "close-business-date": {"task": "tasks.close.close_catch_up", "schedule": crontab(hour=0, minute=30)},
+    # Every bank's monthly report and the city's books of the month before, after the close.
+    "reports-monthly": {"task": "tasks.reports.reports_monthly", "schedule": crontab(day_of_month=1, hour=2, minute=0)},
+    # A document whose worker died goes to the next worker.
+    "reports-sweep": {"task": "tasks.reports.reports_sweep", "schedule": 60.0},
 }
 #: The address the documents' QR codes and verification links point at (the public site).
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")

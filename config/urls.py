@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/v1/", include("banks.urls")),
     path("api/v1/", include("loans.urls")),
     path("api/v1/", include("audit.urls")),
+    path("api/v1/", include("reports.urls")),
     path("admin/", admin.site.urls),
     # No web pages yet: the root leads to the API docs.
     path("", RedirectView.as_view(pattern_name="docs"), name="home"),

@@ -2,13 +2,13 @@
 revolving fund (:class:`AllowanceClass`, apart from the banks' provision tables)."""
 
 from django.conf import settings
-from django.core.files.storage import storages
+from django.core.files.storage import Storage, storages
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 
-def reports_storage():  # type: ignore[no-untyped-def]
+def reports_storage() -> Storage:
     """The storage the documents are kept in (``STORAGES["reports"]``: the filesystem by
     default, any django-storages backend by setting)."""
     return storages["reports"]

@@ -35,3 +35,4 @@ LOGIN_FAILURE_LIMIT = 100000
 # The test client speaks plain HTTP: not redirected to HTTPS (tests/config/test_deploy_check.py
 # checks the production setting).
 SECURE_SSL_REDIRECT = False
+REPORTS_AUTO_PAPERS = False  # receipts after each repayment: on in the tests of them (tests/reports/)

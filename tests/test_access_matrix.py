@@ -19,6 +19,7 @@ from borrowers.models import Borrower
 from loans.models import Application, Loan
 from loans.services import applications as services
 from loans.services.schedules import loan_schedules_store
+from reports.services.reports import ReportRequest, report_request
 from tests.factories import BusinessFactory, ProductTermsFactory, UserFactory, bank_user, funded_bank
 
 
@@ -31,6 +32,8 @@ class World:
     a2: Application
     a3: Application
     loan: Loan
+    statement: int
+    programme_report: int
 
 
 @pytest.fixture
@@ -65,6 +68,7 @@ def world(db: Any) -> World:
     loan = Loan.objects.get(application=a1)
     loan_schedules_store(loan_ids=[loan.pk])
     borrower_user = UserFactory.create(role="borrower")
+    manager = UserFactory.create(role="manager")
     b1 = a1.borrower
     b1.user = borrower_user
     b1.save()
@@ -76,7 +80,7 @@ def world(db: Any) -> World:
             "jateng_staff": jateng_staff,
             "borrower": borrower_user,
             "auditor": UserFactory.create(role="auditor"),
-            "manager": UserFactory.create(role="manager"),
+            "manager": manager,
         },
         b1=b1,
         b2=a2.borrower,
@@ -84,6 +88,10 @@ def world(db: Any) -> World:
         a2=a2,
         a3=a3,
         loan=loan,
+        statement=report_request(
+            actor=manager, request=ReportRequest(kind="borrower_statement", loan=loan.pk, format="csv")
+        )[0].pk,
+        programme_report=report_request(actor=manager, request=ReportRequest(kind="programme", period="2026"))[0].pk,
     )
 
 
@@ -119,6 +127,11 @@ READS: dict[str, tuple[int, ...]] = {
     "audit/": (401, 403, 403, 403, 403, 200, 200),
     "audit/?subject_type=loan&from=2017-01-01": (401, 403, 403, 403, 403, 200, 200),
     "auth/session/": (401, 200, 200, 200, 200, 200, 200),
+    "reports/": (401, 200, 200, 200, 200, 200, 200),
+    "reports/{statement}/": (401, 200, 200, 404, 200, 200, 200),
+    "reports/{programme_report}/": (401, 200, 404, 404, 404, 200, 200),
+    "reports/{programme_report}/download/": (401, 409, 404, 404, 404, 409, 409),
+    "documents/verify/not-a-code/": (404, 404, 404, 404, 404, 404, 404),
 }
 
 # (method, endpoint, body) -> expected status per role. Bodies are valid for the
@@ -134,6 +147,10 @@ WRITES: dict[tuple[str, str], tuple[int, ...]] = {
     ("post", "loans/{loan}/repayments/"): (401, 403, 201, 404, 403, 403, 403),
     ("post", "loans/{loan}/deferrals/"): (401, 201, 201, 404, 403, 403, 403),
     ("put", "collectibility/bpr/"): (401, 403, 403, 403, 403, 403, 200),
+    # The same endpoint with other bodies: the query string names the body (the view ignores it).
+    ("post", "reports/?body=statement"): (401, 202, 202, 404, 202, 202, 202),
+    ("post", "reports/?body=programme"): (401, 202, 403, 403, 403, 202, 202),
+    ("post", "reports/?body=city_books_pasar"): (401, 202, 202, 404, 403, 202, 202),
 }
 BODIES: dict[str, dict[str, Any]] = {
     "applications/{a2}/credit_check/": {"result": "clean", "notes": ""},
@@ -143,6 +160,9 @@ BODIES: dict[str, dict[str, Any]] = {
     "banks/PASAR/allocations/": {"year": 2026, "amount": 1_000_000, "note": ""},
     "loans/{loan}/repayments/": {"amount": 1_000, "channel": "teller", "reference": "M-1"},
     "loans/{loan}/deferrals/": {"months": 3, "mode": "principal_and_interest", "reason": "Pasar direnovasi"},
+    "reports/?body=statement": {"kind": "borrower_statement", "loan": "{loan}", "refresh": True},
+    "reports/?body=programme": {"kind": "programme", "period": "2026-Q1", "refresh": True},
+    "reports/?body=city_books_pasar": {"kind": "city_books", "period": "2026-Q1", "bank": "PASAR", "refresh": True},
     "collectibility/bpr/": {
         "grades": [
             {"grade": grade, "name": name, "min_days": days, "provision_percent": percent}
@@ -160,7 +180,14 @@ BODIES: dict[str, dict[str, Any]] = {
 
 def path_for(world: World, template: str) -> str:
     return "/api/v1/" + template.format(
-        b1=world.b1.pk, b2=world.b2.pk, a1=world.a1.pk, a2=world.a2.pk, a3=world.a3.pk, loan=world.loan.pk
+        b1=world.b1.pk,
+        b2=world.b2.pk,
+        a1=world.a1.pk,
+        a2=world.a2.pk,
+        a3=world.a3.pk,
+        loan=world.loan.pk,
+        statement=world.statement,
+        programme_report=world.programme_report,
     )
 
 
@@ -178,6 +205,8 @@ def test_writes(api_client: APIClient, world: World, method: str, endpoint: str,
     body = dict(BODIES.get(endpoint, {}))
     if endpoint == "applications/":
         body = {"borrower": world.b2.pk, "bank": "JATENG", "principal": 1_000_000, "tenor_months": 12}
+    if body.get("loan") == "{loan}":
+        body["loan"] = world.loan.pk
     if endpoint == "loans/{loan}/repayments/":
         body["paid_on"] = timezone.localdate().isoformat()
     api_client.force_authenticate(world.users[role])

@@ -416,7 +416,17 @@ def _post(*, actor: Any, loan_id: int, request: RepaymentRequest, digest: str, a
     _recompute_close(loan, repayment.paid_on)
     repayment.response = repayment_body(repayment, loan)
     repayment.save(update_fields=["response"])
+    _papers(repayment, loan, paid_off=from_status != Loan.Status.PAID_OFF and loan.status == Loan.Status.PAID_OFF)
     return repayment, False
+
+
+def _papers(repayment: Repayment, loan: Loan, *, paid_off: bool) -> None:
+    """Queue the borrower's receipt (and the settlement letter of a pay-off) with the
+    booking or reversal: made by a worker after the commit (see
+    :func:`reports.services.reports.papers_after_repayment`)."""
+    from reports.services.reports import papers_after_repayment
+
+    papers_after_repayment(repayment=repayment, loan=loan, paid_off=paid_off)
 
 
 def repayment_reverse(*, actor: Any, repayment_id: int, reason: str, at: datetime | None = None) -> Repayment:
@@ -477,6 +487,7 @@ def repayment_reverse(*, actor: Any, repayment_id: int, reason: str, at: datetim
             amounts={"amount": repayment.amount, "outstanding_principal": loan.outstanding_principal},
         )
         _recompute_close(loan, repayment.paid_on)
+        _papers(repayment, loan, paid_off=False)
     return repayment
 
 

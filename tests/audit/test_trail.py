@@ -20,6 +20,7 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 import loans.services
+import reports.services
 from audit.models import AuditEntry
 from banks.models import Bank
 from banks.services import allocation_create, bank_create, bank_staff_add, bank_update
@@ -36,6 +37,7 @@ from loans.services.products import product_create, product_terms_create, produc
 from loans.services.repayments import RepaymentRequest, repayment_post, repayment_reverse
 from loans.services.schedules import loan_schedules_store
 from loans.services.write_off import loan_write_off
+from reports.services.reports import ReportRequest, report_request
 from tests.factories import ProductTermsFactory, UserFactory, synthetic_nik
 
 pytestmark = pytest.mark.django_db
@@ -77,6 +79,7 @@ AUDITED: dict[str, tuple[str, str]] = {
     "loans.services.write_off.loan_write_off": ("loan_written_off", "loan"),
     "loans.services.close.runs.close_finish": ("close_finish", "closerun"),
     "loans.services.close.runs.close_fail": ("close_fail", "closerun"),
+    "reports.services.reports.report_request": ("report_request", "report"),
 }
 
 #: Public functions of the service modules that write no row of their own, and why.
@@ -116,13 +119,26 @@ NOT_AUDITED: dict[str, str] = {
         "a row per loan would double the writes of a 100,000-loan batch for no new fact"
     ),
     "loans.services.schedules.loan_schedules_store_pending": "loan_schedules_store for the loans left pending",
+    "reports.services.reports.report_make": "a system job making the asked-for document (the request is audited)",
+    "reports.services.reports.reports_sweep": "a system job handing a dead worker's document to the next one",
+    "reports.services.reports.reports_monthly": "report_request for each monthly document (audited)",
+    "reports.services.reports.papers_after_repayment": (
+        "part of a repayment or reversal, which is audited; the receipt is derived from it"
+    ),
+    "reports.services.reports.report_params": "pure",
+    "reports.services.reports.request_key": "pure",
+    "reports.services.reports.verify_url": "pure",
 }
 
 
 def service_modules() -> list[str]:
     """Every module whose public functions are services: each app's ``services`` and
     every module of the ``loans.services`` package and its subpackages."""
-    package = [module.name for module in pkgutil.walk_packages(loans.services.__path__, "loans.services.")]
+    package = [
+        module.name
+        for services in (loans.services, reports.services)
+        for module in pkgutil.walk_packages(services.__path__, f"{services.__name__}.")
+    ]
     return ["banks.services", "borrowers.services", "config.auth_services", *package]
 
 
@@ -293,6 +309,14 @@ def test_every_writing_service_leaves_its_audit_row() -> None:
     plan = close_start(business_date=yesterday - timedelta(days=1))
     walk(close_fail, None, run_id=plan.run_id, error="broken")
     assert CloseRun.objects.get(pk=plan.run_id).status == CloseRun.Status.FAILED
+
+    # Documents: asking for one (the worker's making it is a system job).
+    walk(
+        report_request,
+        manager,
+        actor=manager,
+        request=ReportRequest(kind="programme", period=str(today.year - 1)),
+    )
 
     assert walk.walked == set(AUDITED), "every audited service is walked"
     # The loan's history is one query on the loan: every step from disbursement on.
