@@ -24,9 +24,9 @@ import hashlib
 import logging
 import secrets
 import threading
-from functools import partial
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
