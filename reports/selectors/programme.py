@@ -24,7 +24,7 @@ from banks.models import Allocation, Bank
 from borrowers.models import Borrower, Business
 from config.clock import BUSINESS_TIME_ZONE
 from loans.collectibility import NPL_FROM_GRADE, PAR_DAYS
-from loans.models import Application, FundDay, Loan, LoanSnapshot
+from loans.models import Application, FundDay, Loan, LoanSnapshot, Repayment, RepaymentAllocation
 from loans.presenters import stage_times
 from loans.selectors.portfolio import ratio
 from loans.selectors.servicing import business_date_last_closed
@@ -229,8 +229,9 @@ class FundUse:
 
 def fund_use(*, period: Period) -> tuple[date | None, list[FundUse]]:
     """Each bank's fund over the period: allocated (allocations of programme years up to
-    the period's year), principal disbursed and repaid in the period (the fund days' flows),
-    and outstanding and available at the period's last closed day (its FundDay rows).
+    the period's year), principal disbursed and repaid in the period (loans paid out;
+    booked repayments' principal not undone, by ``paid_on``, as the fund year counts
+    them), and outstanding and available at the period's last closed day (its FundDay rows).
     Returns that day (None: no close yet) and the banks by code."""
     day = last_closed_on(period.end)
     banks = list(Bank.objects.order_by("code"))
@@ -241,11 +242,24 @@ def fund_use(*, period: Period) -> tuple[date | None, list[FundUse]]:
         .annotate(amount=_sum("amount"))
         .order_by()
     }
-    flows: dict[int, dict[str, Any]] = {
-        row["bank_id"]: dict(row)
-        for row in FundDay.objects.filter(business_date__gte=period.start, business_date__lte=period.end)
+    disbursed = {
+        row["bank_id"]: int(row["amount"])
+        for row in Loan.objects.filter(disbursed_on__gte=period.start, disbursed_on__lte=period.end)
         .values("bank_id")
-        .annotate(disbursed=_sum("disbursed"), repaid=_sum("principal_repaid"))
+        .annotate(amount=_sum("principal"))
+        .order_by()
+    }
+    repaid = {
+        row["repayment__bank_id"]: int(row["amount"])
+        for row in RepaymentAllocation.objects.filter(
+            repayment__status=Repayment.Status.BOOKED,
+            repayment__paid_on__gte=period.start,
+            repayment__paid_on__lte=period.end,
+            undone_at__isnull=True,
+            component=RepaymentAllocation.Component.PRINCIPAL,
+        )
+        .values("repayment__bank_id")
+        .annotate(amount=_sum("amount"))
         .order_by()
     }
     closing = {
@@ -253,15 +267,14 @@ def fund_use(*, period: Period) -> tuple[date | None, list[FundUse]]:
     }
     result = []
     for bank in banks:
-        flow: dict[str, Any] = flows.get(bank.pk, {})
         end = closing.get(bank.pk)
         result.append(
             FundUse(
                 bank=bank.code,
                 name=bank.name,
                 allocated=allocated.get(bank.pk, 0),
-                disbursed=int(flow.get("disbursed", 0)),
-                repaid=int(flow.get("repaid", 0)),
+                disbursed=disbursed.get(bank.pk, 0),
+                repaid=repaid.get(bank.pk, 0),
                 outstanding=end.outstanding_principal if end else 0,
                 available=end.available if end else fund_available(allocated=0, principal_repaid=0, disbursed=0),
             )
