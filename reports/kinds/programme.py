@@ -146,6 +146,32 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }
 
+#: XLSX sheet names (unique, at most 31 characters).
+SHEETS: dict[str, dict[str, str]] = {
+    "id": {
+        "bank": "Per bank",
+        "kecamatan": "Per kecamatan",
+        "sector": "Per sektor",
+        "sex": "Per jenis kelamin",
+        "reasons": "Alasan penolakan",
+        "stages": "Lama tunggu",
+        "fund": "Dana per bank",
+        "quality": "PAR30 dan NPL",
+        "outstanding": "Baki debet per kecamatan",
+    },
+    "en": {
+        "bank": "By bank",
+        "kecamatan": "By kecamatan",
+        "sector": "By sector",
+        "sex": "By sex",
+        "reasons": "Rejection reasons",
+        "stages": "Waiting times",
+        "fund": "Fund by bank",
+        "quality": "PAR30 and NPL",
+        "outstanding": "Outstanding by kecamatan",
+    },
+}
+
 STAGE_LABEL_KEYS = {
     "submitted": "submitted",
     "field_verified": "field_verified",
@@ -172,7 +198,7 @@ def percent_of_count(part: int, whole: int) -> Decimal:
     return selectors.percent_2(selectors.ratio(part, whole))
 
 
-def _counts_table(by: str, period: Period, labels: dict[str, str]) -> Table:
+def _counts_table(by: str, period: Period, labels: dict[str, str], language: str) -> Table:
     rows = selectors.application_counts(period=period, by=by)
     columns = (
         Column(labels[by], "text", 2.0),
@@ -185,7 +211,7 @@ def _counts_table(by: str, period: Period, labels: dict[str, str]) -> Table:
     )
     body = [[row.name or "-", *(getattr(row, name) for name in selectors.COUNT_FIELDS)] for row in rows]
     totals = [labels["total"], *(sum(getattr(row, name) for row in rows) for name in selectors.COUNT_FIELDS)]
-    return Table(labels[GROUP_TITLES[by]], columns, body, totals=totals, sheet=labels[by][:31])
+    return Table(labels[GROUP_TITLES[by]], columns, body, totals=totals, sheet=SHEETS[language][by])
 
 
 def _stages_table(period: Period, labels: dict[str, str], language: str) -> Table:
@@ -213,7 +239,7 @@ def _stages_table(period: Period, labels: dict[str, str], language: str) -> Tabl
         ]
         for this, that in zip(now, before, strict=True)
     ]
-    return Table(labels["stages"], columns, rows, sheet=labels["stage"])
+    return Table(labels["stages"], columns, rows, sheet=SHEETS[language]["stages"])
 
 
 def _days(value: Decimal | None, language: str) -> str | None:
@@ -235,7 +261,7 @@ def build(params: ReportParams, meta: DocumentMeta, progress: Progress) -> Docum
     progress(0, steps)
 
     blocks: list[Block] = []
-    counts = {by: _counts_table(by, period, labels) for by in ("bank", "kecamatan", "sector", "sex")}
+    counts = {by: _counts_table(by, period, labels, language) for by in ("bank", "kecamatan", "sector", "sex")}
     progress(1, steps)
     totals = counts["bank"].totals or []
     blocks.append(
@@ -256,7 +282,7 @@ def build(params: ReportParams, meta: DocumentMeta, progress: Progress) -> Docum
             (Column(labels["reason"], "text", 4.0), Column(labels["count"], "int")),
             [[reason or labels["no_reason"], count] for reason, count in reasons],
             totals=[labels["total"], sum(count for _reason, count in reasons)],
-            sheet=labels["reasons"][:31],
+            sheet=SHEETS[language]["reasons"],
         )
     )
     progress(2, steps)
@@ -272,7 +298,7 @@ def build(params: ReportParams, meta: DocumentMeta, progress: Progress) -> Docum
             (Column(labels["bank"], "text", 2.0), *(Column(labels[name], "rupiah", 1.5) for name in fund_fields)),
             [[f"{fund.bank} - {fund.name}", *(getattr(fund, name) for name in fund_fields)] for fund in funds],
             totals=[labels["total"], *(sum(getattr(fund, name) for fund in funds) for name in fund_fields)],
-            sheet=labels["fund"][:31],
+            sheet=SHEETS[language]["fund"],
         )
     )
     blocks.append(
@@ -301,7 +327,7 @@ def build(params: ReportParams, meta: DocumentMeta, progress: Progress) -> Docum
                 [_month(row.month, language), row.as_of, row.disbursed, row.outstanding, row.par30, row.npl]
                 for row in [*trend, *quality]
             ],
-            sheet=labels["quality"][:31],
+            sheet=SHEETS[language]["quality"],
         )
     )
 
@@ -329,7 +355,7 @@ def build(params: ReportParams, meta: DocumentMeta, progress: Progress) -> Docum
             ),
             [[name or code or "-", loans, amount] for code, name, loans, amount in by_kecamatan],
             totals=[labels["total"], sum(row[2] for row in by_kecamatan), sum(row[3] for row in by_kecamatan)],
-            sheet=labels["kecamatan"][:31],
+            sheet=SHEETS[language]["outstanding"],
         )
     )
     progress(7, steps)

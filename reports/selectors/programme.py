@@ -23,10 +23,10 @@ from banks.fund import fund_available
 from banks.models import Allocation, Bank
 from borrowers.models import Borrower, Business
 from config.clock import BUSINESS_TIME_ZONE
-from loans.collectibility import NPL_FROM_GRADE, PAR_DAYS
 from loans.models import Application, FundDay, Loan, LoanSnapshot, Repayment, RepaymentAllocation
 from loans.presenters import stage_times
-from loans.selectors.portfolio import ratio
+from loans.selectors.portfolio import PortfolioFigures, ratio
+from loans.selectors.portfolio import _figures as portfolio_figures
 from loans.selectors.servicing import business_date_last_closed
 from reports.periods import Period
 
@@ -309,21 +309,17 @@ def percent_2(fraction: Decimal) -> Decimal:
     return (fraction * 100).quantize(Decimal("0.01"))
 
 
-def snapshot_quality(days: Iterable[date]) -> dict[date, dict[str, Any]]:
-    """Outstanding, PAR30 outstanding (more than ``PAR_DAYS`` past due) and NPL outstanding
-    (class ``NPL_FROM_GRADE`` and worse) of the open loans' snapshots on each of ``days``:
-    the portfolio's rules, on the stored history. One grouped query."""
-    rows = (
-        LoanSnapshot.objects.filter(business_date__in=list(days), status__in=Loan.OPEN_STATUSES)
-        .values("business_date")
-        .annotate(
-            outstanding=_sum("outstanding_principal"),
-            par30=_sum("outstanding_principal", Q(days_past_due__gt=PAR_DAYS)),
-            npl=_sum("outstanding_principal", Q(collectibility__gte=NPL_FROM_GRADE)),
-        )
-        .order_by()
-    )
-    return {row["business_date"]: dict(row) for row in rows}
+def snapshot_quality(days: Iterable[date]) -> dict[date, PortfolioFigures]:
+    """The open loans' figures in the snapshots of each of ``days``, by the portfolio's
+    own aggregate (:func:`loans.selectors.portfolio._figures`: PAR30 = outstanding of
+    loans more than 30 days past due, NPL = outstanding of classes 3 to 5, over the
+    outstanding), on the stored history instead of the last close's columns. One
+    grouped query."""
+    grouped: QuerySet[Any] = LoanSnapshot.objects.filter(
+        business_date__in=list(days), status__in=Loan.OPEN_STATUSES
+    ).values("business_date")
+    rows: list[dict[str, Any]] = list(grouped.annotate(**portfolio_figures()).order_by())
+    return {row.pop("business_date"): PortfolioFigures(**row) for row in rows}
 
 
 def monthly_quality(*, months: Sequence[Period]) -> list[MonthQuality]:
@@ -345,15 +341,15 @@ def monthly_quality(*, months: Sequence[Period]) -> list[MonthQuality]:
     result = []
     for month in months:
         day = days[month.code]
-        row = quality.get(day, {}) if day else {}
+        figures = quality.get(day, PortfolioFigures()) if day else PortfolioFigures()
         result.append(
             MonthQuality(
                 month=month,
                 as_of=day,
                 disbursed=disbursed.get(month.code, 0),
-                outstanding=int(row.get("outstanding", 0)),
-                par30_outstanding=int(row.get("par30", 0)),
-                npl_outstanding=int(row.get("npl", 0)),
+                outstanding=figures.outstanding,
+                par30_outstanding=figures.par30_outstanding,
+                npl_outstanding=figures.npl_outstanding,
             )
         )
     return result

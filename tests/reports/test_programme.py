@@ -432,3 +432,19 @@ def test_a_year_shows_the_twelve_months_before_and_english_labels(programme: Pro
     assert quality.rows[0][0] == "January 2025"
     assert quality.rows[-1][0] == "December 2026"
     assert all(row[1] is None for row in quality.rows)  # no close has run
+
+
+def test_a_year_is_a_bounded_number_of_grouped_queries_with_unique_sheets(
+    programme: Programme, history: dict[str, Any], django_assert_max_num_queries: Any
+) -> None:
+    with business_date_fixed(date(2026, 5, 2)), django_assert_max_num_queries(QUERIES_AT_MOST):
+        document = make("2026")
+    sheets = [block.sheet for block in document.tables()]
+    assert len(set(sheets)) == len(sheets)
+    assert all(0 < len(sheet) <= 31 for sheet in sheets)
+    assert document.landscape
+    assert document.slug == "2026"
+
+
+#: Grouped queries of a year's report with its trend (none per loan or per month).
+QUERIES_AT_MOST = 23
