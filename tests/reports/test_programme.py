@@ -347,7 +347,7 @@ def history(programme: Programme) -> dict[str, Any]:
 
 
 def test_par30_and_npl_by_month_equal_the_portfolio_at_the_same_close(
-    programme: Programme, history: dict[str, Any]
+    programme: Programme, history: dict[str, Any], api_client: Any
 ) -> None:
     with business_date_fixed(date(2026, 5, 2)):
         document = make("2026-Q1")
@@ -363,6 +363,15 @@ def test_par30_and_npl_by_month_equal_the_portfolio_at_the_same_close(
     assert last[5] == (figures.npl * 100).quantize(Decimal("0.01"))
     assert isinstance(last[4], Decimal)
     assert last[4] > 0  # the loan never paid is 79 days past due
+    api_client.force_authenticate(programme.manager)
+    body = api_client.get("/api/v1/portfolio/").json()
+    assert body["as_of"] == "2026-04-30"
+    assert body["totals"]["outstanding"] == last[3]
+    assert Decimal(body["totals"]["par30"]) * 100 == last[4]
+    assert Decimal(body["totals"]["npl"]) * 100 == last[5]
+    by_kecamatan_now = api_client.get("/api/v1/portfolio/", {"by": "kecamatan"}).json()["groups"]
+    april_kecamatan = table(april, "Baki debet per kecamatan")
+    assert [row[2] for row in april_kecamatan.rows] == [group["outstanding"] for group in by_kecamatan_now]
     # Hand check of 31 March: the never-paid loan (6,000,000) is 49 days past due; the
     # stopped one (first due 5 March, paid) is current.
     march = quality.rows[2]
