@@ -193,11 +193,6 @@ def check(params: ReportParams) -> None:
         raise ReportRefused(labels["not_started"], field="period")
 
 
-def percent_of_count(part: int, whole: int) -> Decimal:
-    """``part / whole`` as a percent with 2 places (the portfolio's ratio rule)."""
-    return selectors.percent_2(selectors.ratio(part, whole))
-
-
 def _counts_table(by: str, period: Period, labels: dict[str, str], language: str) -> Table:
     rows = selectors.application_counts(period=period, by=by)
     columns = (
@@ -338,7 +333,7 @@ def build(params: ReportParams, meta: DocumentMeta, progress: Progress) -> Docum
             (
                 Fact(labels["repeat_count"], repeat, "int"),
                 Fact(labels["borrowers"], everyone, "int"),
-                Fact(labels["repeat_share"], percent_of_count(repeat, everyone), "percent"),
+                Fact(labels["repeat_share"], selectors.share(repeat, everyone), "percent"),
             ),
         )
     )

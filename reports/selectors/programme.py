@@ -309,6 +309,12 @@ def percent_2(fraction: Decimal) -> Decimal:
     return (fraction * 100).quantize(Decimal("0.01"))
 
 
+def share(part: int, whole: int) -> Decimal:
+    """``part / whole`` as a percent with 2 places (the portfolio's ratio rule, half up);
+    0.00 when ``whole`` is 0."""
+    return percent_2(ratio(part, whole))
+
+
 def snapshot_quality(days: Iterable[date]) -> dict[date, PortfolioFigures]:
     """The open loans' figures in the snapshots of each of ``days``, by the portfolio's
     own aggregate (:func:`loans.selectors.portfolio._figures`: PAR30 = outstanding of
