@@ -10,6 +10,7 @@ import io
 import re
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -73,9 +74,9 @@ def render_xlsx(document: Document, progress: Progress) -> bytes:
     summary.column_dimensions["A"].width = 40
     summary.column_dimensions["B"].width = 60
     meta = document.meta
-    values = (meta.programme, document.title, document.period_label, meta.number,
-              meta.made_at.replace(tzinfo=None), meta.issuer, meta.verify_url)  # fmt: skip
-    for label, value in zip(META[language], values, strict=True):
+    meta_values = (meta.programme, document.title, document.period_label, meta.number,
+                   meta.made_at.replace(tzinfo=None), meta.issuer, meta.verify_url)  # fmt: skip
+    for label, value in zip(META[language], meta_values, strict=True):
         summary.append([WriteOnlyCell(summary, value=label), value])
     total, done = document.row_count(), 0
     for block in document.blocks:
@@ -103,7 +104,7 @@ def render_xlsx(document: Document, progress: Progress) -> bytes:
             for start in range(0, len(block.rows), 2000):
                 chunk = block.rows[start : start + 2000]
                 for row in chunk:
-                    values = list(row)
+                    values: list[Any] = list(row)
                     for index in decimals:
                         values[index] = _value(values[index])
                     sheet.append(values)

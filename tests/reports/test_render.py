@@ -1,0 +1,141 @@
+"""The renderers, read back as a reader would: every page numbered "Halaman x dari y",
+the header on every page, every row present, rupiah and dates the Indonesian way, the
+QR's URL; XLSX and CSV with the raw values. Pure (no database)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import openpyxl
+import pytest
+
+from reports.document import Chart, Column, Document, DocumentMeta, Fact, Facts, Paragraph, Series, Table
+from reports.render import render
+from tests.reports.reading import pdf_pages, png_pages, qr_codes
+
+URL = "http://127.0.0.1:8000/api/v1/documents/verify/Zq3-abcDEF123456789012345678901234/"
+ROWS = 1_200
+
+
+def document(language: str = "id", rows: int = ROWS) -> Document:
+    columns = (
+        Column("Kontrak", width=1.6),
+        Column("Peminjam", width=1.8),
+        Column("Cair", "date", 1.3),
+        Column("Pokok", "rupiah", 1.2),
+        Column("Bunga", "percent", 0.6),
+        Column("Hari", "int", 0.5),
+    )
+    table_rows = [
+        (f"PASAR/KW/{n:05d}", f"Peminjam {n}", date(2026, 1 + n % 12, 1 + n % 28), 1_000_000 + n, Decimal("3.00"), n)
+        for n in range(1, rows + 1)
+    ]
+    meta = DocumentMeta(
+        number="WBW/BM/2026/000042",
+        verify_code="Zq3",
+        verify_url=URL,
+        made_at=datetime(2026, 11, 1, 2, 5, tzinfo=ZoneInfo("Asia/Jakarta")),
+        language=language,  # type: ignore[arg-type]
+        issuer="BPR Bank Pasar Kota Semarang",
+    )
+    return Document(
+        kind="bank_monthly",
+        title="Laporan Bulanan" if language == "id" else "Monthly Report",
+        period_label="Oktober 2026" if language == "id" else "October 2026",
+        meta=meta,
+        landscape=True,
+        blocks=(
+            Facts("Ringkasan", (Fact("Saldo awal", 1_234_567, "rupiah"), Fact("Per", date(2026, 1, 15), "date"))),
+            Paragraph("DIBATALKAN", "emphasis"),
+            Chart("Penyaluran", "bar", ("Jan", "Feb"), (Series("Disalurkan", (5_000_000, 7_500_000)),)),
+            Chart("PAR30", "line", ("Jan", "Feb"), (Series("PAR30", (Decimal("2.5"), Decimal("3.0"))),), "percent"),
+            Table(
+                "Daftar pinjaman",
+                columns,
+                table_rows,
+                totals=("Jumlah", None, None, sum(row[3] for row in table_rows), None, None),
+            ),
+        ),
+    )
+
+
+def test_every_page_is_numbered_and_headed_and_every_row_is_there() -> None:
+    progress: list[tuple[int, int]] = []
+    content = render(document(), "pdf", lambda done, total: progress.append((done, total)))
+    pages = pdf_pages(content)
+    count = len(pages)
+    assert count > 20
+    for number, text in enumerate(pages, start=1):
+        assert f"Halaman {number} dari {count}" in text
+        assert "Laporan Bulanan" in text
+        assert "Kredit Wibawa" in text
+        assert "Oktober 2026" in text
+        assert "WBW/BM/2026/000042" in text
+        assert "1 November 2026 02.05 WIB" in text
+    table_pages = [text for text in pages if "PASAR/KW/" in text]
+    assert all("Kontrak" in text and "Pokok" in text for text in table_pages), "the header on every page"
+    found = set(re.findall(r"PASAR/KW/(\d{5})", "".join(pages)))
+    assert found == {f"{n:05d}" for n in range(1, ROWS + 1)}
+    everything = "".join(pages)
+    assert "Rp1.000.001" in everything
+    assert "2 Februari 2026" in everything
+    assert "3,00%" in everything
+    assert f"Rp{sum(1_000_000 + n for n in range(1, ROWS + 1)):,}".replace(",", ".") in everything
+    assert "Rp1.234.567" in everything
+    assert "15 Januari 2026" in everything
+    assert progress[-1] == (ROWS, ROWS)
+
+
+def test_english_pages_say_page_x_of_y_and_rupiah_as_idr() -> None:
+    pages = pdf_pages(render(document("en", rows=30), "pdf"))
+    assert "Page 1 of" in pages[0]
+    assert "IDR 1,000,001" in "".join(pages)
+    assert "15 January 2026" in "".join(pages)
+
+
+def test_the_qr_code_carries_the_verification_url() -> None:
+    content = render(document(rows=10), "pdf")
+    assert qr_codes(content) == [URL]
+    assert URL in pdf_pages(content)[0].replace("\n", "")
+
+
+def test_pages_rendered_for_a_person_to_look_at() -> None:
+    content = render(document(rows=80), "pdf")
+    pngs = png_pages(content, "render-sample", first=1, last=3)
+    assert len(pngs) == 3
+    assert all(path.stat().st_size > 10_000 for path in pngs)
+
+
+def test_xlsx_holds_the_raw_values_in_typed_cells() -> None:
+    workbook = openpyxl.load_workbook(io.BytesIO(render(document(rows=50), "xlsx")))
+    assert workbook.sheetnames[0] == "Ringkasan"
+    summary = [row for row in workbook["Ringkasan"].iter_rows(values_only=True)]
+    assert ("Nomor dokumen", "WBW/BM/2026/000042") in summary
+    assert ("Saldo awal", 1_234_567) in summary
+    rows = list(workbook["Daftar pinjaman"].iter_rows(values_only=True))
+    assert rows[0] == ("Kontrak", "Peminjam", "Cair", "Pokok", "Bunga", "Hari")
+    assert rows[1][0] == "PASAR/KW/00001"
+    assert rows[1][3] == 1_000_001
+    assert rows[1][4] == pytest.approx(3.0)
+    assert rows[1][2].date() == date(2026, 2, 2)
+    assert len(rows) == 1 + 50 + 1
+    assert rows[-1][3] == sum(1_000_000 + n for n in range(1, 51))
+    assert "Penyaluran" in workbook.sheetnames
+
+
+def test_csv_holds_the_raw_values() -> None:
+    content = render(document(rows=50), "csv")
+    assert content.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    assert ["# number", "WBW/BM/2026/000042"] in rows
+    assert ["# verify_url", URL] in rows
+    header = rows.index(["Kontrak", "Peminjam", "Cair", "Pokok", "Bunga", "Hari"])
+    assert rows[header + 1] == ["PASAR/KW/00001", "Peminjam 1", "2026-02-02", "1000001", "3.00", "1"]
+    assert rows[header + 51][3] == str(sum(1_000_000 + n for n in range(1, 51)))
+    assert ["Saldo awal", "1234567"] in rows
+    assert ["Jan", "5000000"] in rows
