@@ -18,46 +18,14 @@ from rest_framework.test import APIClient
 from config.errors import ApplicationError
 from loans.models import Loan
 from loans.services.repayments import RepaymentRequest, repayment_post
-from reports.document import Column, Document, DocumentMeta, Fact, Facts, Table
-from reports.kinds import ReportParams, ReportRefused
 from reports.models import Report
 from reports.services import reports as service
 from reports.services.reports import ReportRequest, report_make, report_request, reports_monthly, reports_sweep
 from tests.factories import UserFactory, serviced_loan
 from tests.reports.conftest import Programme
+from tests.reports.standin import StandIn
 
 pytestmark = pytest.mark.django_db
-
-
-class StandIn:
-    """A kind that lists what it was asked for: its parameters and the meta it got."""
-
-    calls: list[ReportParams] = []
-    fail_with: Exception | None = None
-
-    @classmethod
-    def check(cls, params: ReportParams) -> None:
-        if params.period is not None and params.period.code == "2099-01":
-            raise ReportRefused("That month has not been closed.", field="period")
-
-    @classmethod
-    def build(cls, params: ReportParams, meta: DocumentMeta, progress: Any) -> Document:
-        cls.calls.append(params)
-        if cls.fail_with is not None:
-            raise cls.fail_with
-        rows = [(f"row {n}", n * 1000) for n in range(1, 4)]
-        progress(3, 3)
-        return Document(
-            kind=params.kind,
-            title="Dokumen uji",
-            period_label=params.period.label(params.language) if params.period else "",
-            meta=meta,
-            blocks=(
-                Facts("Ringkasan", (Fact("Nomor", meta.number), Fact("Kode", meta.verify_code))),
-                Table("Daftar", (Column("Baris"), Column("Jumlah", "rupiah")), rows, totals=("Jumlah", 6000)),
-            ),
-            slug="uji",
-        )
 
 
 @pytest.fixture(autouse=True)
