@@ -223,6 +223,8 @@ SPECTACULAR_SETTINGS = {
         "BankKindEnum": "banks.models.Bank.Kind",
         "RepaymentStatusEnum": "loans.models.Repayment.Status",
         "RepaymentChannelEnum": "loans.models.Repayment.Channel",
+        "ReportKindEnum": "reports.models.Report.Kind",
+        "ReportStatusEnum": "reports.models.Report.Status",
     },
 }
 

@@ -32,6 +32,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 
 from config.wsgi import application
 from loans.models import Application, Deferral, Loan, Repayment
+from reports.services.reports import ReportRequest, report_make, report_request
 
 pytestmark = pytest.mark.django_db
 
@@ -69,14 +70,23 @@ def _existing_objects() -> dict[str, Any]:
     assert loan is not None
     assert application is not None
     repayment = Repayment.objects.filter(loan=loan).first()
+    assert repayment is not None
     deferral = Deferral.objects.filter(loan=loan).first()
+    # A made document both roles may see: the repayment's receipt (made here, as the
+    # worker would after the commit the test's transaction never reaches).
+    report, _ = report_request(
+        actor=User.objects.get(username="manager"),
+        request=ReportRequest(kind="receipt", repayment=repayment.pk),
+    )
+    report_make(report_id=report.pk)
     return {
         "code": "JATENG",
         "kind": "commercial",
         "loan_id": loan.pk,
         "application_id": application.pk,
         "borrower_id": loan.borrower_id,
-        "repayment_id": repayment.pk if repayment else 1,
+        "repayment_id": repayment.pk,
+        "report_id": report.pk,
         "deferral_id": deferral.pk if deferral else 1,
     }
 

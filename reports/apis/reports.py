@@ -124,6 +124,31 @@ class AcceptedSerializer(serializers.Serializer):
 
 
 EXAMPLE = {"id": 41, "status": "queued", "url": "https://wibawa.semarangkota.go.id/api/v1/reports/41/"}
+SHA256 = "9f2c1e0b7a4d5c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6"
+REPORT_EXAMPLE = {
+    "id": 41,
+    "number": "WBW/BM/2026/000041",
+    "kind": "bank_monthly",
+    "format": "pdf",
+    "language": "id",
+    "bank": "PASAR",
+    "period": "2026-10",
+    "loan": None,
+    "repayment": None,
+    "as_of": None,
+    "title": "Laporan Bulanan Bank",
+    "status": "done",
+    "progress": {"done": 1250, "total": 1250},
+    "error": "",
+    "attempts": 1,
+    "sha256": SHA256,
+    "size": 482133,
+    "url": "https://wibawa.semarangkota.go.id/api/v1/reports/41/",
+    "download_url": "https://wibawa.semarangkota.go.id/api/v1/reports/41/download/",
+    "created_at": "2026-11-01T02:00:00+07:00",
+    "started_at": "2026-11-01T02:00:01+07:00",
+    "finished_at": "2026-11-01T02:00:04+07:00",
+}
 
 
 class ReportListApi(APIView):
@@ -145,6 +170,7 @@ class ReportListApi(APIView):
             OpenApiParameter("page_size", int, description="Up to 500 (default 50)."),
         ],
         responses={200: ReportSerializer(many=True), 401: ERRORS[401]},
+        examples=[OpenApiExample("A bank's reports", value=[REPORT_EXAMPLE], response_only=True)],
         tags=["reports"],
     )
     def get(self, request: Request) -> Response:
@@ -212,6 +238,7 @@ class ReportDetailApi(APIView):
         operation_id="reports_read",
         summary="A report's status, progress and, when done, its checksum and download address",
         responses={200: ReportSerializer, **ERRORS},
+        examples=[OpenApiExample("A finished report", value=REPORT_EXAMPLE, response_only=True)],
         tags=["reports"],
     )
     def get(self, request: Request, report_id: int) -> Response:
@@ -230,6 +257,14 @@ class ReportDownloadApi(APIView):
             409: OpenApiResponse(ConflictSerializer, description="Not done (queued, running or failed)."),
             **ERRORS,
         },
+        examples=[
+            OpenApiExample(
+                "Not ready yet",
+                value={"message": "The document is not ready.", "errors": {}, "state": "running"},
+                response_only=True,
+                status_codes=["409"],
+            )
+        ],
         tags=["reports"],
     )
     def get(self, request: Request, report_id: int) -> FileResponse:
@@ -286,6 +321,24 @@ class DocumentVerifyApi(APIView):
         "time made and SHA-256, so whoever holds a printout or a file can check it was issued here and not altered "
         "(no personal data). 404 for a code that names no issued document.",
         responses={200: VerifiedSerializer, 404: OpenApiResponse(ErrorSerializer, description="No such document.")},
+        examples=[
+            OpenApiExample(
+                "An issued document",
+                value={
+                    "number": "WBW/BM/2026/000041",
+                    "kind": "bank_monthly",
+                    "kind_label": "Laporan bulanan bank",
+                    "title": "Laporan Bulanan Bank",
+                    "period": "Oktober 2026",
+                    "issuer": "BPR Bank Pasar Kota Semarang",
+                    "made_at": "2026-11-01T02:00:04+07:00",
+                    "format": "pdf",
+                    "sha256": SHA256,
+                    "size": 482133,
+                },
+                response_only=True,
+            )
+        ],
         auth=[],
         tags=["reports"],
     )
