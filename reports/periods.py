@@ -16,7 +16,12 @@ LAST_YEAR = 2200
 
 
 class PeriodError(ValueError):
-    """Not a period this system knows."""
+    """Not a period this system knows. ``reason`` says which rule it breaks (``form``,
+    ``year`` or ``month``), for a caller that words the message in the user's language."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -66,14 +71,14 @@ def parse_period(code: str) -> Period:
     month 13, a year outside 2017-2200, "2026-Q5", "Oct 2026")."""
     match = _PATTERN.match(code) if isinstance(code, str) else None
     if not match:
-        raise PeriodError("Use a month (2026-10), a quarter (2026-Q3) or a year (2026).")
+        raise PeriodError("Use a month (2026-10), a quarter (2026-Q3) or a year (2026).", reason="form")
     year = int(match["year"])
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise PeriodError(f"The year must be between {FIRST_YEAR} and {LAST_YEAR}.")
+        raise PeriodError(f"The year must be between {FIRST_YEAR} and {LAST_YEAR}.", reason="year")
     if match["month"]:
         month = int(match["month"])
         if not 1 <= month <= 12:
-            raise PeriodError("The month must be 01 to 12.")
+            raise PeriodError("The month must be 01 to 12.", reason="month")
         return month_period(year, month)
     if match["quarter"]:
         quarter = int(match["quarter"])

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.http import FileResponse, Http404
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -60,7 +61,7 @@ class ReportRequestSerializer(serializers.Serializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(self.initial_data) - set(self.fields)) if isinstance(self.initial_data, dict) else []
         if unknown:
-            raise serializers.ValidationError({name: ["Not a field of a report request."] for name in unknown})
+            raise serializers.ValidationError({name: [_("Not a field of a report request.")] for name in unknown})
         return attrs
 
 
@@ -270,7 +271,7 @@ class ReportDownloadApi(APIView):
     def get(self, request: Request, report_id: int) -> FileResponse:
         report = _report_or_404(request.user, report_id)
         if report.status != Report.Status.DONE:
-            raise StateConflict("The document is not ready.", state=report.status)
+            raise StateConflict(_("The document is not ready."), state=report.status)
         response = FileResponse(
             report.file.open("rb"),
             as_attachment=True,

@@ -48,7 +48,7 @@ from loans.selectors.applications import loan_visible
 from reports.document import DocumentMeta
 from reports.kinds import KINDS, ReportParams, kind_module
 from reports.models import Report
-from reports.periods import PeriodError, parse_period
+from reports.periods import FIRST_YEAR, LAST_YEAR, PeriodError, parse_period
 from reports.render import render
 
 logger = logging.getLogger(__name__)
@@ -89,11 +89,26 @@ def _field_errors(request: ReportRequest) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     for name in KIND_FIELDS:
         given = getattr(request, name) is not None
+        words = {"kind": request.kind, "field": name}
         if name in spec.required and not given:
-            errors[name] = [f"A {request.kind} report needs {name}."]
+            errors[name] = [_("A %(kind)s report needs %(field)s.") % words]
         elif given and name not in spec.required + spec.optional:
-            errors[name] = [f"A {request.kind} report takes no {name}."]
+            errors[name] = [_("A %(kind)s report takes no %(field)s.") % words]
     return errors
+
+
+def _period_message(error: PeriodError) -> str:
+    """The rule ``error`` breaks, in the user's language."""
+    if error.reason == "year":
+        return _("The year must be between %(first)s and %(last)s.") % {"first": FIRST_YEAR, "last": LAST_YEAR}
+    if error.reason == "month":
+        return _("The month must be 01 to 12.")
+    return _("Use a month (2026-10), a quarter (2026-Q3) or a year (2026).")
+
+
+def _period_kinds(kinds: tuple[str, ...]) -> str:
+    names = {"month": _("a month"), "quarter": _("a quarter"), "year": _("a year")}
+    return _(" or ").join(str(names[kind]) for kind in kinds)
 
 
 def _may_ask(user: Any, kind: str) -> None:
@@ -120,13 +135,16 @@ def _resolve(*, actor: Any, request: ReportRequest) -> tuple[ReportParams, dict[
         try:
             period = parse_period(request.period)
         except PeriodError as exc:
-            errors["period"] = [str(exc)]
+            errors["period"] = [_period_message(exc)]
         else:
             allowed = KINDS[request.kind].periods
             if period.kind not in allowed:
-                errors["period"] = [f"A {request.kind} report covers a {' or '.join(allowed)} (e.g. 2026-10)."]
+                errors["period"] = [
+                    _("A %(kind)s report covers %(periods)s (e.g. 2026-10).")
+                    % {"kind": request.kind, "periods": _period_kinds(allowed)}
+                ]
     if errors:
-        raise ApplicationError("The request does not fit this kind of report.", errors=errors)
+        raise ApplicationError(_("The request does not fit this kind of report."), errors=errors)
 
     _may_ask(actor, request.kind)
     if request.kind == "city_books" and request.bank is None and not reads_all(actor):
@@ -136,7 +154,9 @@ def _resolve(*, actor: Any, request: ReportRequest) -> tuple[ReportParams, dict[
     if request.bank is not None:
         bank = bank_visible(user=actor).filter(code=request.bank).first()
         if bank is None:
-            raise ItemsNotFound("No such bank.", errors={"bank": [f"No bank {request.bank} among yours."]})
+            raise ItemsNotFound(
+                _("No such bank."), errors={"bank": [_("No bank %(code)s among yours.") % {"code": request.bank}]}
+            )
         owners["bank"], bank_id = bank, bank.pk
     loan_id = request.loan
     if request.repayment is not None:
@@ -146,12 +166,12 @@ def _resolve(*, actor: Any, request: ReportRequest) -> tuple[ReportParams, dict[
             .first()
         )
         if repayment is None:
-            raise ItemsNotFound("No such repayment.", errors={"repayment": ["No such repayment among yours."]})
+            raise ItemsNotFound(_("No such repayment."), errors={"repayment": [_("No such repayment among yours.")]})
         owners["repayment"], loan_id = repayment, repayment.loan_id
     if loan_id is not None:
         loan = loan_visible(user=actor).filter(pk=loan_id).first()
         if loan is None:
-            raise ItemsNotFound("No such loan.", errors={"loan": ["No such loan among yours."]})
+            raise ItemsNotFound(_("No such loan."), errors={"loan": [_("No such loan among yours.")]})
         owners["loan"], owners["borrower"] = loan, loan.borrower
         owners["bank"] = owners["bank"] or loan.bank
     as_of = request.as_of

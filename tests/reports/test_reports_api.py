@@ -134,6 +134,56 @@ def test_a_request_that_does_not_fit_its_kind_is_a_400_naming_the_field(
     assert not Report.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("language", "body", "field", "message"),
+    [
+        ("id", {"kind": "bank_monthly", "period": "2026-10"}, "bank", "Laporan bank_monthly memerlukan bank."),
+        ("en", {"kind": "bank_monthly", "period": "2026-10"}, "bank", "A bank_monthly report needs bank."),
+        (
+            "id",
+            {"kind": "receipt", "repayment": 1, "period": "2026"},
+            "period",
+            "Laporan receipt tidak menerima period.",
+        ),
+        ("id", {"kind": "programme", "period": "2026-13"}, "period", "Bulan harus 01 sampai 12."),
+        ("en", {"kind": "programme", "period": "2026-13"}, "period", "The month must be 01 to 12."),
+        ("id", {"kind": "programme", "period": "Okt2026"}, "period", "Gunakan bulan (2026-10), triwulan (2026-Q3)"),
+        ("id", {"kind": "programme", "period": "1999"}, "period", "Tahun harus antara 2017 dan"),
+        (
+            "id",
+            {"kind": "bank_monthly", "bank": "PASAR", "period": "2026"},
+            "period",
+            "Laporan bank_monthly mencakup satu bulan (mis. 2026-10).",
+        ),
+        (
+            "en",
+            {"kind": "city_books", "period": "2026-1a"},
+            "period",
+            "Use a month (2026-10), a quarter (2026-Q3) or a year (2026).",
+        ),
+        ("id", {"kind": "bank_monthly", "bank": "XYZ", "period": "2026-10"}, "bank", "Tidak ada bank XYZ di antara"),
+        ("id", {"kind": "receipt", "repayment": 10**9}, "repayment", "Pembayaran ini tidak ada di antara milik Anda."),
+        ("id", {"kind": "programme", "period": "2026", "colour": "red"}, "colour", "Bukan isian permintaan laporan."),
+    ],
+)
+def test_refusals_are_worded_in_the_request_language(
+    programme: Programme, language: str, body: dict[str, Any], field: str, message: str
+) -> None:
+    client = APIClient(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_authenticate(programme.manager)
+    answer = client.post("/api/v1/reports/", body, format="json")
+    assert answer.status_code in (400, 404), answer.json()
+    assert answer.json()["errors"][field][0].startswith(message), answer.json()
+    top = answer.json()["message"]
+    if language == "id":
+        assert top in {
+            "Permintaan ini tidak sesuai dengan jenis laporannya.",
+            "Bank tidak ditemukan.",
+            "Pembayaran tidak ditemukan.",
+            "Masukan tidak valid.",
+        }, top
+
+
 def test_who_may_ask_for_what(programme: Programme) -> None:
     loan = serviced_loan(bank=programme.pasar, disbursed_on=date(2026, 1, 31))
     jateng = client_for(programme.jateng_staff)
