@@ -3,8 +3,9 @@ made through the services with the clock set by ``business_date_fixed``: loans
 disbursed in January, February and May at both banks, repayments on time, late ones
 (10 days, across the month end) carrying penalties, a pay-off, a backdated repayment (dated 30 March, booked on 3 April
 after March was closed), a reversed repayment, a loan never paid that reaches class 5
-and is written off on 5 September, a recovery on it on 20 September, and the close run
-at every month end.
+and is written off on 5 September, a recovery on it on 20 September, loans that stop
+paying (every allowance class is present on 30 September), and the close run at every
+month end.
 
 The allocations are dated 1 December 2025 (before the history) so the fund's
 ``available`` is what the fund days show."""
@@ -125,6 +126,10 @@ def make_history(programme: Programme, manager: User) -> History:
         "never": disburse(jateng, terms, 6_000_000, date(YEAR, 1, 10)),
         "early": disburse(pasar, terms, 3_000_000, date(YEAR, 1, 10), tenor=6),
         "late": disburse(pasar, with_penalty, 5_000_000, date(YEAR, 1, 25)),
+        # Pays February and March, then stops: 168 days late on 30 September (BPR class 4).
+        "stops_pasar": disburse(pasar, terms, 4_000_000, date(YEAR, 1, 15)),
+        # Never pays: class 5 (macet) at the end, not written off.
+        "macet": disburse(pasar, terms, 2_500_000, date(YEAR, 1, 20)),
     }
     close(MONTHS[0].end)
     loans["jateng_on_time"] = disburse(jateng, terms, 4_000_000, date(YEAR, 2, 5))
@@ -132,6 +137,8 @@ def make_history(programme: Programme, manager: User) -> History:
     for month in MONTHS[1:]:
         if month.start.month == 5:
             loans["may"] = disburse(pasar, terms, 2_000_000, date(YEAR, 5, 15), tenor=6)
+            # Pays June and July, then stops: 56 days late on 30 September (commercial class 2).
+            loans["stops_jateng"] = disburse(jateng, terms, 3_000_000, date(YEAR, 5, 5))
         if month.start.month == 4:
             # Booked on 3 April, dated 30 March: March is closed already.
             backdated = pay(loans["jateng_on_time"], 500_000, date(YEAR, 3, 30), booked=date(YEAR, 4, 3))
@@ -141,6 +148,10 @@ def make_history(programme: Programme, manager: User) -> History:
         pay_due(loans["late"], month, late_days=10)
         if "may" in loans:
             pay_due(loans["may"], month)
+        if month.start.month in (2, 3):
+            pay_due(loans["stops_pasar"], month)
+        if month.start.month in (6, 7):
+            pay_due(loans["stops_jateng"], month)
         if month.start.month == 2:
             early = loans["early"]
             pay(early, loan_payoff_quote(loan=early, on=date(YEAR, 2, 20)).amount, date(YEAR, 2, 20))
