@@ -286,5 +286,5 @@ def test_before_the_history_everything_is_zero_and_the_fund_is_whole(history: Hi
 
 
 def test_a_year_is_a_handful_of_queries(history: History, django_assert_max_num_queries: Any) -> None:
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(4):
         fund_flows(period=parse_period(str(YEAR)))
