@@ -136,9 +136,12 @@ def servicing_fee(*, interest_by_month: Iterable[int], percent: Decimal) -> int:
 
 def fund_flows(*, period: Period, bank_id: int | None = None) -> FundFlows:
     """The fund's flows over ``period`` for one bank (``bank_id``) or all banks (None:
-    the sum of every bank's flows, so all banks = the sum of the banks exactly)."""
+    the sum of every bank's flows, so all banks = the sum of the banks exactly).
+    Raises Bank.DoesNotExist for an unknown ``bank_id``."""
     by_bank = fund_flows_by_bank(period=period, bank_ids=None if bank_id is None else [bank_id])
     if bank_id is not None:
+        if bank_id not in by_bank:
+            raise Bank.DoesNotExist(f"no bank {bank_id}")
         return by_bank[bank_id]
     return flows_total(by_bank.values(), start=period.start, end=period.end)
 

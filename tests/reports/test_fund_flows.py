@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.db.models import Sum
 
+from banks.models import Bank
 from loans.models import FundDay, Loan, LoanSnapshot, Repayment, RepaymentAllocation
 from reports.periods import Period, parse_period
 from reports.selectors.fund import FundFlows, flows_total, fund_flows, fund_flows_by_bank, servicing_fee
@@ -283,6 +284,11 @@ def test_before_the_history_everything_is_zero_and_the_fund_is_whole(history: Hi
     # A day before the allocation was made nothing was available.
     assert fund_flows(period=parse_period("2025-11"), bank_id=history.pasar.pk).available == 0
     assert date(2025, 12, 1) - timedelta(days=1) == parse_period("2025-11").end
+
+
+def test_an_unknown_bank_is_refused(history: History) -> None:
+    with pytest.raises(Bank.DoesNotExist):
+        fund_flows(period=MONTHS[0], bank_id=999_999)
 
 
 def test_a_year_is_a_handful_of_queries(history: History, django_assert_max_num_queries: Any) -> None:
