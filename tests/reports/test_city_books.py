@@ -395,8 +395,10 @@ def test_the_english_version(history: History) -> None:
     assert revenue["Revolving-fund earnings"] == flows.city_share
     position = facts(document, "All banks - Owed to the city and fund available")
     assert position["Transferred to the city treasury (recorded)"] == "not recorded"
-    pages = pdf_pages(render(document, "pdf"))
+    content = render(document, "pdf")
+    pages = pdf_pages(content)
     assert f"Page 1 of {len(pages)}" in pages[0]
+    assert len(png_pages(content, "city-books-en", first=1, last=1)) == 1
     text = "\n".join(pages)
     assert f"IDR {flows.closing_outstanding:,}" in text
     assert "Allowance for uncollectible revolving-fund amounts as of 30 September 2026" in text
