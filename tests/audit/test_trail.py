@@ -37,6 +37,8 @@ from loans.services.products import product_create, product_terms_create, produc
 from loans.services.repayments import RepaymentRequest, repayment_post, repayment_reverse
 from loans.services.schedules import loan_schedules_store
 from loans.services.write_off import loan_write_off
+from reports.models import AllowanceClass
+from reports.services.allowance import allowance_class_create, allowance_class_delete, allowance_class_update
 from reports.services.reports import ReportRequest, report_request
 from tests.factories import ProductTermsFactory, UserFactory, synthetic_nik
 
@@ -80,6 +82,9 @@ AUDITED: dict[str, tuple[str, str]] = {
     "loans.services.close.runs.close_finish": ("close_finish", "closerun"),
     "loans.services.close.runs.close_fail": ("close_fail", "closerun"),
     "reports.services.reports.report_request": ("report_request", "report"),
+    "reports.services.allowance.allowance_class_create": ("allowance_class_create", "allowanceclass"),
+    "reports.services.allowance.allowance_class_update": ("allowance_class_update", "allowanceclass"),
+    "reports.services.allowance.allowance_class_delete": ("allowance_class_delete", "allowanceclass"),
 }
 
 #: Public functions of the service modules that write no row of their own, and why.
@@ -215,6 +220,13 @@ def test_every_writing_service_leaves_its_audit_row() -> None:
     table = [Grade(*row) for row in DEFAULT_TABLES[BPR]]
     table[3] = table[3]._replace(min_days=table[3].min_days + 30)
     walk(collectibility_table_update, manager, actor=manager, bank_kind=BPR, rows=table)
+    # The city's allowance table: macet re-made at 90%, lancar raised to 1%.
+    walk(allowance_class_delete, manager, actor=manager, allowance_class=AllowanceClass.objects.get(position=4))
+    walk(
+        allowance_class_create, manager, actor=manager, position=4, name="Macet", grade_from=5, grade_to=5, percent="90"
+    )
+    lancar = AllowanceClass.objects.get(position=1)
+    walk(allowance_class_update, manager, actor=manager, allowance_class=lancar, percent="1")
 
     # A borrower, their business and login.
     business: dict[str, Any] = {"name": "Warung Sri", "sector": "food", "nib": "9120001234567"}
