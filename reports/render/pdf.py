@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 from functools import partial
 from typing import Any
+from xml.sax.saxutils import escape
 
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.charts.barcharts import VerticalBarChart
@@ -228,7 +229,10 @@ def _table(block: TableBlock, frame_width: float, frame_height: float, language:
 
 def _facts(block: Facts, frame_width: float, language: str) -> list[Flowable]:
     data = [
-        [Paragraph(fact.label, STYLES["body"]), Paragraph(cell_text(fact.value, fact.kind, language), STYLES["body"])]
+        [
+            Paragraph(escape(fact.label), STYLES["body"]),
+            Paragraph(escape(cell_text(fact.value, fact.kind, language)), STYLES["body"]),
+        ]
         for fact in block.items
     ]
     table = Table(data, colWidths=[frame_width * 0.42, frame_width * 0.58])
@@ -304,8 +308,8 @@ def _chart(block: Chart, frame_width: float, language: str) -> list[Flowable]:
 
 def _paragraph(block: TextBlock, frame_width: float) -> list[Flowable]:
     if block.style != "emphasis":
-        return [Paragraph(block.text, STYLES[block.style])]
-    box = Table([[Paragraph(block.text, STYLES["emphasis"])]], colWidths=[frame_width])
+        return [Paragraph(escape(block.text), STYLES[block.style])]
+    box = Table([[Paragraph(escape(block.text), STYLES["emphasis"])]], colWidths=[frame_width])
     box.setStyle(
         TableStyle([("BOX", (0, 0), (-1, -1), 1.5, colors.HexColor("#b03a48")), ("PADDING", (0, 0), (-1, -1), 6)])
     )
