@@ -55,10 +55,11 @@ from reports.kinds import statement as statement_kind
 from reports.kinds.receipt import amount_in_words
 from reports.models import Report
 from reports.render import render
+from reports.services.reports import verify_url
 from tests.factories import ProductTermsFactory, serviced_loan
 from tests.loans import conftest as loans_conftest
 from tests.loans.conftest import Programme
-from tests.reports.reading import pdf_pages, png_pages
+from tests.reports.reading import pdf_pages, png_pages, qr_codes
 
 pytestmark = pytest.mark.django_db
 programme = loans_conftest.programme
@@ -466,7 +467,9 @@ def test_a_booking_makes_its_receipt_and_a_payoff_its_settlement_letter(
         assert report.sha256
     assert made["receipt"].repayment_id == payoff.pk
     with made["receipt"].file.open("rb") as stored:
-        page = re.sub(r"\s+", " ", pdf_pages(stored.read())[0])
+        content = stored.read()
+    page = re.sub(r"\s+", " ", pdf_pages(content)[0])
+    assert qr_codes(content) == [verify_url(made["receipt"].verify_code)]
     assert "Kwitansi Pembayaran Angsuran" in page
     assert "Rp806.000" in page
     assert str(made["receipt"].number) in page
