@@ -8,7 +8,8 @@ clock is fixed at 30 November 2026.
 
 Timed: :func:`reports.services.reports.report_make` of a queued report (claim, read,
 build, render, store the file with its SHA-256, finish), ``--runs`` times per paper
-and format; the median, the 95th percentile and the slowest are printed.
+and format; the fastest, the median, the 95th percentile and the slowest are printed
+(on a shared machine the fastest shows the work, the others the neighbours too).
 
     .venv/bin/python benchmarks/papers.py [--runs 50]
         [--database postgres://postgres@127.0.0.1:5432/wibawa_bench_papers]
@@ -127,7 +128,7 @@ def main() -> None:
                 profile.disable()
             pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
             return
-        print(f"{'paper':<22}{'format':<8}{'median':>10}{'p95':>10}{'max':>10}{'size':>10}")
+        print(f"{'paper':<22}{'format':<8}{'best':>10}{'median':>10}{'p95':>10}{'max':>10}{'size':>10}")
         for name, fields in cases:
             kind = name.split(" ")[0]
             for format in ("pdf", "csv", "xlsx"):
@@ -146,7 +147,8 @@ def main() -> None:
                 times.sort()
                 p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
                 print(
-                    f"{name:<22}{format:<8}{statistics.median(times) * 1000:>8.1f}ms{p95 * 1000:>8.1f}ms"
+                    f"{name:<22}{format:<8}{times[0] * 1000:>8.1f}ms"
+                    f"{statistics.median(times) * 1000:>8.1f}ms{p95 * 1000:>8.1f}ms"
                     f"{times[-1] * 1000:>8.1f}ms{size:>10,}"
                 )
 

@@ -41,7 +41,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from borrowers.identity import mask_nik
-from borrowers.models import Business
+from borrowers.models import Borrower, Business
 from config.clock import business_date_fixed
 from loans.models import Loan, Repayment
 from loans.selectors.servicing import allocations_of, loan_arrears
@@ -56,7 +56,7 @@ from reports.kinds.receipt import amount_in_words
 from reports.models import Report
 from reports.render import render
 from reports.services.reports import verify_url
-from tests.factories import ProductTermsFactory, serviced_loan
+from tests.factories import ProductTermsFactory, UserFactory, serviced_loan
 from tests.loans import conftest as loans_conftest
 from tests.loans.conftest import Programme
 from tests.reports.reading import pdf_pages, png_pages, qr_codes
@@ -540,3 +540,64 @@ def test_names_and_reasons_read_back_as_written(world: World) -> None:
     page = text(receipt(world.r4))
     assert "Sate & Soto <Bu Tini>" in page
     assert "Masuk <rekening lain> & dobel" in page
+
+
+# --- over the API --------------------------------------------------------------------------------
+
+
+def test_a_borrower_asks_for_their_card_and_downloads_it_while_others_see_none(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    borrower_user = UserFactory.create(role="borrower")
+    Borrower.objects.filter(pk=world.loan.borrower_id).update(user=borrower_user)
+    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_authenticate(borrower_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post(
+            "/api/v1/reports/", {"kind": "borrower_statement", "loan": world.loan.pk, "language": "en"}, format="json"
+        )
+    assert answer.status_code == 202, answer.json()
+    report = client.get(answer.json()["url"]).json()
+    assert report["status"] == "done", report
+    download = client.get(report["download_url"])
+    assert download["Content-Type"] == "application/pdf"
+    content = b"".join(download.streaming_content)  # type: ignore[attr-defined]
+    page = re.sub(r"\s+", " ", pdf_pages(content)[0])
+    assert "Installment Card" in page
+    assert world.loan.borrower.name in page
+    assert "IDR 806,000" in page
+    # Another bank's staff and another borrower find neither the loan nor the report.
+    for stranger in (world.programme.jateng_staff, UserFactory.create(role="borrower")):
+        other = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+        other.force_authenticate(stranger)
+        asked = other.post("/api/v1/reports/", {"kind": "borrower_statement", "loan": world.loan.pk}, format="json")
+        assert asked.status_code == 404
+        assert other.get(answer.json()["url"]).status_code == 404
+    # A settlement letter before the pay-off: 400 naming the loan, nothing queued.
+    refused = client.post("/api/v1/reports/", {"kind": "settlement_letter", "loan": world.loan.pk}, format="json")
+    assert refused.status_code == 400
+    assert "loan" in refused.json()["errors"]
+    assert not Report.objects.filter(kind="settlement_letter").exists()
+
+
+def test_a_card_before_a_deferral_that_later_repayments_were_booked_under_is_refused(world: World) -> None:
+    from loans.services.deferrals import deferral_approve, deferral_request
+
+    deferral = deferral_request(
+        actor=world.programme.officer, loan_id=world.loan.pk, months=3, mode="principal_and_interest", reason="Banjir"
+    )
+    deferral_approve(actor=world.programme.pasar_staff, deferral_id=deferral.pk, note="ok")
+    world.loan.refresh_from_db()
+    assert world.loan.schedule_version == 2
+    with pytest.raises(ReportRefused) as refused:
+        statement(world.loan, as_of=date(2026, 4, 10))  # R3 (12 May) was booked under version 1
+    assert list(refused.value.errors) == ["as_of"]
+    # Today's card shows the new schedule with what was paid carried over.
+    rows = [tuple(row) for row in table(statement(world.loan)).rows]
+    assert [row[1] for row in rows] == [
+        date(2026, 2, 28), date(2026, 3, 31), date(2026, 7, 31), date(2026, 8, 31), date(2026, 9, 30),
+        date(2026, 10, 31),
+    ]  # fmt: skip
+    assert [row[4] for row in rows] == [200_000, 200_000, 0, 0, 0, 0]
+    assert [row[5] for row in rows] == [3_000, 3_000, 3_000, 0, 0, 0]
+    assert facts(statement(world.loan))["Sisa pokok pinjaman"] == 800_000
