@@ -60,6 +60,8 @@ MARGIN = 14 * mm
 TOP = 26 * mm
 BOTTOM = 20 * mm
 QR_SIZE = 22 * mm
+#: Left and right padding of a fact's cells (reportlab's default).
+FACT_PADDING = 6
 NAVY = colors.HexColor("#17375e")
 ZEBRA = colors.HexColor("#eef2f7")
 GRID = colors.HexColor("#b8c2cf")
@@ -246,21 +248,31 @@ def _table(block: TableBlock, frame_width: float, frame_height: float, language:
     return story
 
 
+def _fact_cell(text: str, width: float) -> str | Paragraph:
+    """A fact's cell: the text as it is when it fits on one line (drawn directly, far
+    cheaper than a Paragraph), else a Paragraph that wraps."""
+    body = STYLES["body"]
+    if stringWidth(text, body.fontName, body.fontSize) <= width - 2 * FACT_PADDING and "\n" not in text:
+        return text
+    return Paragraph(escape(text), body)
+
+
 def _facts(block: Facts, frame_width: float, language: str) -> list[Flowable]:
+    widths = [frame_width * 0.42, frame_width * 0.58]
     data = [
-        [
-            Paragraph(escape(fact.label), STYLES["body"]),
-            Paragraph(escape(cell_text(fact.value, fact.kind, language)), STYLES["body"]),
-        ]
+        [_fact_cell(fact.label, widths[0]), _fact_cell(cell_text(fact.value, fact.kind, language), widths[1])]
         for fact in block.items
     ]
-    table = Table(data, colWidths=[frame_width * 0.42, frame_width * 0.58])
+    table = Table(data, colWidths=widths)
     table.setStyle(
         TableStyle(
             [
+                ("FONT", (0, 0), (-1, -1), STYLES["body"].fontName, STYLES["body"].fontSize, STYLES["body"].leading),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LINEBELOW", (0, 0), (-1, -1), 0.25, GRID),
                 ("BACKGROUND", (0, 0), (0, -1), ZEBRA),
+                ("LEFTPADDING", (0, 0), (-1, -1), FACT_PADDING),
+                ("RIGHTPADDING", (0, 0), (-1, -1), FACT_PADDING),
                 ("TOPPADDING", (0, 0), (-1, -1), 1),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
             ]
