@@ -42,6 +42,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--profile", action="store_true", help="print where the statement PDF's time goes")
+    parser.add_argument("--sort", default="cumulative", help="the profile's order (cumulative, tottime)")
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/wibawa_bench_papers")
     args = parser.parse_args()
 
@@ -127,7 +128,7 @@ def main() -> None:
                 profile.enable()
                 service.report_make(report_id=report.pk)
                 profile.disable()
-            pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+            pstats.Stats(profile).sort_stats(args.sort).print_stats(40)
             return
         print(f"{'paper':<22}{'format':<8}{'best':>10}{'median':>10}{'p95':>10}{'max':>10}{'cpu':>10}{'size':>10}")
         for name, fields in cases:
