@@ -12,6 +12,8 @@ pay-off reversed in between). Figures come from
 
 from __future__ import annotations
 
+from functools import partial
+
 from reports import formats
 from reports.document import Block, Document, DocumentMeta, Fact, Facts, Paragraph, Progress
 from reports.kinds.base import ReportParams
@@ -114,7 +116,7 @@ def build(params: ReportParams, meta: DocumentMeta, progress: Progress) -> Docum
         raise refused(error, language) from error
     progress(0, 1)
     day = formats.long_date(settlement.paid_off_on, language)
-    money = lambda amount: formats.rupiah(amount, language)  # noqa: E731
+    money = partial(formats.rupiah, language=language)
     details = [
         Fact(labels["principal_paid"], settlement.principal_paid, "rupiah"),
         Fact(labels["interest_paid"], settlement.interest_paid, "rupiah"),

@@ -12,6 +12,7 @@ of today shows the arrears of the loan API and the pay-off amount of
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 from config.clock import business_today
 from loans.arrears import loan_status
@@ -187,7 +188,7 @@ def build(params: ReportParams, meta: DocumentMeta, progress: Progress) -> Docum
         raise refused(error, language) from error
     progress(0, len(card.rows))
     day = formats.long_date(as_of, language)
-    money = lambda amount: formats.rupiah(amount, language)  # noqa: E731
+    money = partial(formats.rupiah, language=language)
 
     blocks: list[Block] = []
     if card.paid_off_on is not None:
