@@ -15,10 +15,12 @@ draws the footers when it saves (one layout pass, not two).
 from __future__ import annotations
 
 import io
+import itertools
 from functools import partial
 from typing import Any
+from xml.sax.saxutils import escape
 
-from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.barcode import qrencoder
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.charts.linecharts import HorizontalLineChart
@@ -58,6 +60,8 @@ MARGIN = 14 * mm
 TOP = 26 * mm
 BOTTOM = 20 * mm
 QR_SIZE = 22 * mm
+#: Left and right padding of a fact's cells (reportlab's default).
+FACT_PADDING = 6
 NAVY = colors.HexColor("#17375e")
 ZEBRA = colors.HexColor("#eef2f7")
 GRID = colors.HexColor("#b8c2cf")
@@ -150,12 +154,30 @@ def _header(canvas: pdf_canvas.Canvas, template: BaseDocTemplate, document: Docu
     canvas.setLineWidth(0.8)
     canvas.line(MARGIN, height - TOP + 3 * mm, width - MARGIN, height - TOP + 3 * mm)
     if canvas.getPageNumber() == 1:
-        widget = QrCodeWidget(meta.verify_url, barLevel="M")
-        x0, y0, x1, y1 = widget.getBounds()
-        drawing = Drawing(QR_SIZE, QR_SIZE, transform=[QR_SIZE / (x1 - x0), 0, 0, QR_SIZE / (y1 - y0), 0, 0])
-        drawing.add(widget)
-        drawing.drawOn(canvas, width - MARGIN - QR_SIZE, height - TOP + 3.5 * mm)
+        _qr(canvas, meta.verify_url, width - MARGIN - QR_SIZE, height - TOP + 3.5 * mm, QR_SIZE)
     canvas.restoreState()
+
+
+def _qr(canvas: pdf_canvas.Canvas, value: str, x: float, y: float, size: float) -> None:
+    """The QR code of ``value`` (reportlab's own encoder, level M, a 4-module quiet zone)
+    in the ``size``-point square at ``x``, ``y``: encoded once and drawn as one path of
+    the dark runs of each row (the QR widget encodes twice and builds a shape per run,
+    most of a one-page paper's time)."""
+    code = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
+    code.addData(value)
+    code.make()
+    border = 4
+    box = size / (code.getModuleCount() + 2 * border)
+    path = canvas.beginPath()
+    for row_index, row in enumerate(code.modules):
+        column = 0
+        for dark, run in itertools.groupby(bool(module) for module in row):
+            count = len(list(run))
+            if dark:
+                path.rect(x + (column + border) * box, y + size - (row_index + border + 1) * box, count * box, box)
+            column += count
+    canvas.setFillColor(colors.black)
+    canvas.drawPath(path, stroke=0, fill=1)
 
 
 def _widths(block: TableBlock, available: float) -> list[float]:
@@ -226,18 +248,31 @@ def _table(block: TableBlock, frame_width: float, frame_height: float, language:
     return story
 
 
+def _fact_cell(text: str, width: float) -> str | Paragraph:
+    """A fact's cell: the text as it is when it fits on one line (drawn directly, far
+    cheaper than a Paragraph), else a Paragraph that wraps."""
+    body = STYLES["body"]
+    if stringWidth(text, body.fontName, body.fontSize) <= width - 2 * FACT_PADDING and "\n" not in text:
+        return text
+    return Paragraph(escape(text), body)
+
+
 def _facts(block: Facts, frame_width: float, language: str) -> list[Flowable]:
+    widths = [frame_width * 0.42, frame_width * 0.58]
     data = [
-        [Paragraph(fact.label, STYLES["body"]), Paragraph(cell_text(fact.value, fact.kind, language), STYLES["body"])]
+        [_fact_cell(fact.label, widths[0]), _fact_cell(cell_text(fact.value, fact.kind, language), widths[1])]
         for fact in block.items
     ]
-    table = Table(data, colWidths=[frame_width * 0.42, frame_width * 0.58])
+    table = Table(data, colWidths=widths)
     table.setStyle(
         TableStyle(
             [
+                ("FONT", (0, 0), (-1, -1), STYLES["body"].fontName, STYLES["body"].fontSize, STYLES["body"].leading),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LINEBELOW", (0, 0), (-1, -1), 0.25, GRID),
                 ("BACKGROUND", (0, 0), (0, -1), ZEBRA),
+                ("LEFTPADDING", (0, 0), (-1, -1), FACT_PADDING),
+                ("RIGHTPADDING", (0, 0), (-1, -1), FACT_PADDING),
                 ("TOPPADDING", (0, 0), (-1, -1), 1),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
             ]
@@ -304,8 +339,8 @@ def _chart(block: Chart, frame_width: float, language: str) -> list[Flowable]:
 
 def _paragraph(block: TextBlock, frame_width: float) -> list[Flowable]:
     if block.style != "emphasis":
-        return [Paragraph(block.text, STYLES[block.style])]
-    box = Table([[Paragraph(block.text, STYLES["emphasis"])]], colWidths=[frame_width])
+        return [Paragraph(escape(block.text), STYLES[block.style])]
+    box = Table([[Paragraph(escape(block.text), STYLES["emphasis"])]], colWidths=[frame_width])
     box.setStyle(
         TableStyle([("BOX", (0, 0), (-1, -1), 1.5, colors.HexColor("#b03a48")), ("PADDING", (0, 0), (-1, -1), 6)])
     )
