@@ -54,7 +54,7 @@ from datetime import time as clock_time
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -129,7 +129,7 @@ ALLOCATION_YEARLY = {"JATENG": 1_000_000_000, "PASAR": 1_500_000_000}
 DEFERRAL_MONTHS = 3
 WRITE_OFF_AFTER_DAYS = 195
 RECOVERY_AFTER_DAYS = 45
-RECOVERY_SHARE = 0.3
+RECOVERY_PERCENT = 30
 
 
 def first_of_month_before(day: date, months: int) -> date:
@@ -396,11 +396,11 @@ def moments_follow_business_date() -> Iterator[None]:
         morning = datetime.combine(day, clock_time(8), tzinfo=BUSINESS_TIME_ZONE)
         return min(morning + timedelta(seconds=time.monotonic() - started), real_now())
 
-    timezone.now = now  # type: ignore[assignment]
+    timezone.now = now
     try:
         yield
     finally:
-        timezone.now = real_now  # type: ignore[assignment]
+        timezone.now = real_now
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -475,6 +475,8 @@ class HistoryRun:
         self.counts = Counts()
 
     def run(self) -> None:
+        """Run the history, a transaction per business date (the close in its own, as
+        the nightly task runs it). Raises what a service raises: the dates before stay."""
         history = self.history
         clock = time.perf_counter()
         months = (history.end.year - history.start.year) * 12 + history.end.month - history.start.month + 1
@@ -488,12 +490,16 @@ class HistoryRun:
             day = history.start
             while day <= history.end:
                 business_today_set(day)
-                if day == history.start or (day.month == 1 and day.day == 2):
-                    self._allocate(day, first=day == history.start)
-                with self.counts.timed("applications"):
-                    self._application_steps(day)
-                with self.counts.timed("loan events"):
-                    self._loan_events(day)
+                # A transaction a day, as the services' work would commit: one transaction
+                # for the whole seed would hold thousands of savepoints, and PostgreSQL
+                # slows every statement once a transaction has more than 64 of them.
+                with transaction.atomic():
+                    if day == history.start or (day.month == 1 and day.day == 2):
+                        self._allocate(day, first=day == history.start)
+                    with self.counts.timed("applications"):
+                        self._application_steps(day)
+                    with self.counts.timed("loan events"):
+                        self._loan_events(day)
                 following = day + timedelta(days=1)
                 if history.closes_on(day):
                     business_today_set(following)
@@ -654,7 +660,8 @@ class HistoryRun:
                 self._pay(event.loan_id, loan_payoff_quote(loan=loan, on=day).amount, day, staff[0])
             elif event.kind == "recovery":
                 written_off = Loan.objects.get(pk=event.loan_id).written_off_principal
-                self._pay(event.loan_id, round(written_off * RECOVERY_SHARE, -3), day, staff[0])
+                # A share of what was written off, rounded down to the thousand rupiah.
+                self._pay(event.loan_id, written_off * RECOVERY_PERCENT // 100 // 1000 * 1000, day, staff[0])
             elif event.kind == "defer":
                 deferral = deferral_request(
                     actor=staff[0],

@@ -114,6 +114,7 @@ def test_the_default_demo_is_a_two_year_programme_as_the_close_left_it() -> None
     assert set(Application.objects.values_list("state", flat=True)) == set(Application.State.values)
     # Moments follow the business date: each disbursement's audit row is dated its day.
     for entry in AuditEntry.objects.filter(action="disburse").select_related("loan")[:50]:
+        assert entry.loan is not None
         assert business_date_of(entry.at) == entry.loan.disbursed_on
 
     # The close ran for every month end and every day of the last months, each leaving

@@ -134,7 +134,14 @@ class Command(BaseCommand):
             f"({history.start} to {history.end}), {len(history.plans)} applications..."
         )
         with moments_follow_business_date(), business_date_fixed(history.start):
-            counts = self._seed(rng, history)
+            try:
+                counts = self._seed(rng, history)
+            except Exception:
+                self.stderr.write(
+                    f"Seeding stopped at {business_today()}: the database holds part of a programme. "
+                    "Empty it (python manage.py flush) before seeding again."
+                )
+                raise
         self.stdout.write(
             f"Seeded: 1 product, 2 banks, {history.borrowers} borrowers, {counts.applications} applications "
             f"({Application.objects.filter(state='disbursed').count()} disbursed), {counts.repayments} repayments, "
@@ -151,8 +158,23 @@ class Command(BaseCommand):
             self.stdout.write(f"    {username:<9} {description}")
         self.stdout.write("")
 
-    @transaction.atomic
     def _seed(self, rng: random.Random, history: History) -> Counts:
+        with transaction.atomic():
+            cast, borrowers = self._cast(rng, history)
+        run = HistoryRun(history, rng=rng, cast=cast, borrowers=borrowers, write=self.stdout.write)
+        run.run()
+        # The demo borrower login: a borrower paying a loan at PASAR on time.
+        loan = (
+            Loan.objects.filter(bank=cast.banks["PASAR"], status=Loan.Status.ACTIVE, days_past_due=0)
+            .order_by("-disbursed_on", "-pk")
+            .first()
+        )
+        if loan is not None:
+            borrower_login_create(borrower=loan.borrower, username="borrower", password=DEMO_PASSWORD)
+        return run.counts
+
+    def _cast(self, rng: random.Random, history: History) -> tuple[Cast, list[Borrower]]:
+        """The users, the product, the banks and the borrowers, on the first day."""
         users = {}
         password = make_password(DEMO_PASSWORD)  # hashed once: each hashing takes a good fraction of a second
         for username, role, _description in LOGINS:
@@ -196,17 +218,7 @@ class Command(BaseCommand):
             staff={"JATENG": (users["jateng"], users["jateng2"]), "PASAR": (users["pasar"], users["pasar2"])},
             banks={"JATENG": jateng, "PASAR": pasar},
         )
-        run = HistoryRun(history, rng=rng, cast=cast, borrowers=borrowers, write=self.stdout.write)
-        run.run()
-        # The demo borrower login: a borrower paying a loan at PASAR on time.
-        loan = (
-            Loan.objects.filter(bank=pasar, status=Loan.Status.ACTIVE, days_past_due=0)
-            .order_by("-disbursed_on", "-pk")
-            .first()
-        )
-        if loan is not None:
-            borrower_login_create(borrower=loan.borrower, username="borrower", password=DEMO_PASSWORD)
-        return run.counts
+        return cast, borrowers
 
     def _borrowers(self, rng: random.Random, officer: User, count: int, today: date) -> list[Borrower]:
         districts = list(Region.objects.filter(level=Region.Level.DISTRICT).order_by("code"))
