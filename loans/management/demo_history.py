@@ -121,8 +121,8 @@ REJECTIONS = {
 }
 BANK_SHARE = {"PASAR": 0.6, "JATENG": 0.4}
 #: Allocations (rupiah): the first year's and each later January's, per bank.
-ALLOCATION_FIRST = {"JATENG": 2_000_000_000, "PASAR": 3_000_000_000}
-ALLOCATION_YEARLY = {"JATENG": 1_000_000_000, "PASAR": 1_500_000_000}
+ALLOCATION_FIRST = {"JATENG": 400_000_000, "PASAR": 600_000_000}
+ALLOCATION_YEARLY = {"JATENG": 200_000_000, "PASAR": 300_000_000}
 #: The deferral: months, and the write-off: days after the first missed due date (then
 #: the next month's first day), the recovery's days after the write-off and its share of
 #: the principal written off.
