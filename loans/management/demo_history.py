@@ -28,14 +28,18 @@ up to twice the first principal, the programme's rule). The last weeks hold
 applications waiting in every state.
 
 **The run** (:class:`HistoryRun`): for each business date D from the first day of the
-first month to yesterday, with ``business_today()`` = D: the application steps of D
-(one service call each), the disbursements of D (one ``applications_disburse`` batch
-per bank, then the vectorised schedule store for the batch), the repayments dated D
-(``repayment_post``), the deferral and write-off steps; then, with ``business_today()``
-= D + 1, the nightly close of D (``close_business_date``: the loans' figures, a snapshot
-per loan and a fund day per bank, exactly what the nightly task runs). Moments (audit
-rows, workflow times, allocations) follow the business date too
-(:func:`moments_follow_business_date`), so an application submitted in March 2025 says so.
+first month to yesterday, with ``business_today()`` = D, in one transaction: the
+application steps of D (one service call each), the disbursements of D (one
+``applications_disburse`` batch per bank, then the vectorised schedule store for the
+batch), the repayments dated D (``repayment_post``), the deferral and write-off steps;
+then, with ``business_today()`` = D + 1, the nightly close of D (``close_business_date``,
+what the nightly task runs: the loans' figures, a snapshot per loan and a fund day per
+bank) for every date of the last ``daily_months`` months and for every month end before
+(every date of 24 months would be 730 closes, most of the seed's time; the figures of a
+date do not depend on which dates before it were closed, as the product charges no
+penalty). Moments (audit rows, workflow times, allocations) follow the business date
+too (:func:`moments_follow_business_date`), so an application submitted in March 2025
+says so.
 """
 
 from __future__ import annotations

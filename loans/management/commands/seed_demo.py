@@ -6,7 +6,8 @@ borrowers with valid synthetic NIKs spread over Semarang's kecamatan, and ``--mo
 months (default 24) of the programme's life up to yesterday: applications in every
 state, loans disbursed month by month at both banks and repaid on time, late, early or
 not at all, a deferral, a write-off with a recovery, and the nightly close of every
-business date (see :mod:`loans.management.demo_history`). Everything goes through the
+business date of the last ``--daily-months`` months (default 3) and of every month end
+before (see :mod:`loans.management.demo_history`). Everything goes through the
 services with the programme's clock set to the day it happens, so every step is
 checked and audited like real work, and the figures (arrears, classes, snapshots,
 fund days) are the ones the close would have made. Each month seeded prints a line.
