@@ -4,8 +4,9 @@ services, the nightly close run as it would have been.
 One test runs the real default (24 months) and checks the programme against figures
 computed here from the ledger; the others use a short history (``--months 2``)."""
 
+import random
 from collections import Counter, defaultdict
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -13,11 +14,13 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db.models import Count, Max, Min, Sum
 from django.test import Client
+from django.utils import timezone
 
 from audit.models import AuditEntry
 from banks.models import Bank
 from config.clock import business_date_of, business_today
 from loans.dates import add_months
+from loans.management.demo_history import plan_history
 from loans.models import (
     Application,
     CloseRun,
@@ -161,6 +164,20 @@ def test_the_default_demo_is_a_two_year_programme_as_the_close_left_it() -> None
     npl = sum(s.outstanding_principal for s in final.values() if s.collectibility >= 3)
     assert 0 < npl <= par30 < outstanding
 
+    # A month end of the first year, closed that night: its figures from the ledger too.
+    day = month_ends(start, yesterday)[10]
+    for snapshot in LoanSnapshot.objects.filter(business_date=day).exclude(loan__in=held).select_related("loan"):
+        loan = snapshot.loan
+        due_then = Installment.objects.filter(loan=loan, schedule_version=loan.schedule_version, due_date__lt=day)
+        oldest = due_then.exclude(paid_on__lte=day).aggregate(oldest=Min("due_date"))["oldest"]
+        days = (day - oldest).days if oldest else 0
+        assert snapshot.days_past_due == days, (day, loan.pk)
+        assert snapshot.collectibility == grade(kinds[loan.bank_id], days)
+        repaid = RepaymentAllocation.objects.filter(
+            repayment__loan=loan, repayment__paid_on__lte=day, component="principal", undone_at=None
+        ).aggregate(total=Sum("amount"))["total"]
+        assert snapshot.outstanding_principal == loan.principal - (repaid or 0)
+
     # Paid off early, repaid on time, a deferral, a write-off with a recovery, repeat borrowers.
     paid_off = Loan.objects.filter(status=Loan.Status.PAID_OFF)
     last_due = dict(
@@ -212,7 +229,21 @@ def test_a_short_history_is_closed_every_day_and_at_both_banks() -> None:
     assert {code for code in Loan.objects.values_list("bank__code", flat=True)} == {"JATENG", "PASAR"}
     assert not Loan.objects.filter(schedule_status="pending").exists()
     assert User.objects.get(username="borrower").borrower.loans.filter(bank__code="PASAR").exists()
+    # The moments followed the business date only while seeding.
+    assert abs((timezone.now() - datetime.now(UTC)).total_seconds()) < 5
     assert_programme_ledger_consistent()
+
+
+def test_the_plan_is_the_same_for_the_same_seed() -> None:
+    def plan(seed: int) -> list[tuple[object, ...]]:
+        history = plan_history(random.Random(seed), months=24, end=date(2026, 6, 30), per_month=5, daily_months=3)
+        return [
+            (p.borrower, p.bank, p.principal, p.tenor, p.steps, p.behaviour, p.stop_due, p.repeat_of)
+            for p in history.plans
+        ]
+
+    assert plan(2017) == plan(2017)
+    assert plan(2017) != plan(2018)
 
 
 def test_seed_demo_refuses_a_database_that_holds_a_programme() -> None:
