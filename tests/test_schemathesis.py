@@ -132,7 +132,7 @@ def _run_operation(
 
 
 def test_every_operation_answers_as_its_schema_says(in_process_requests: None) -> None:
-    call_command("seed_demo", "--allow-production", stdout=StringIO())
+    call_command("seed_demo", "--allow-production", "--months", "2", stdout=StringIO())
     tokens = [Token.objects.get_or_create(user=User.objects.get(username=name))[0] for name in ROLES]
     headers = {
         token.user.username: {"Authorization": f"Token {token.key}", "Accept-Language": language}

@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -92,6 +92,14 @@ def owed_of(row: Installment) -> waterfall.Owed:
     )
 
 
+#: The installment columns the ledger writes.
+_WRITTEN_FIELDS = ("principal_paid", "interest_paid", "penalty_paid", "interest_waived", "paid_on")
+
+
+def _written(row: Installment) -> tuple[Any, ...]:
+    return tuple(getattr(row, name) for name in _WRITTEN_FIELDS)
+
+
 def _settled(row: Installment) -> bool:
     return row.principal_paid == row.principal and row.interest_paid + row.interest_waived == row.interest
 
@@ -110,6 +118,11 @@ class _Ledger:
     new_allocations: list[RepaymentAllocation]
     principal_delta: int = 0
     interest_delta: int = 0
+    #: Each row's written columns as loaded, so :meth:`save` writes only the rows that changed.
+    loaded: dict[int, tuple[Any, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.loaded = {row.pk: _written(row) for row in self.rows}
 
     def undo(self, repayments: Sequence[Repayment]) -> None:
         """Take back the active allocations (and any pay-off waiver) of ``repayments``."""
@@ -172,9 +185,9 @@ class _Ledger:
     def save(self) -> None:
         """Write the installments, the new allocations, the loan's derived columns and
         the bank's fund counters."""
-        Installment.objects.bulk_update(
-            self.rows, ["principal_paid", "interest_paid", "penalty_paid", "interest_waived", "paid_on"]
-        )
+        changed = [row for row in self.rows if self.loaded.get(row.pk) != _written(row)]
+        if changed:
+            Installment.objects.bulk_update(changed, list(_WRITTEN_FIELDS))
         RepaymentAllocation.objects.bulk_create(self.new_allocations)
         loan = self.loan
         loan.outstanding_principal = loan.principal - sum(row.principal_paid for row in self.rows)

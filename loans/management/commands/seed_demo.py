@@ -1,10 +1,16 @@
-"""``python manage.py seed_demo``: a demo programme for trying Wibawa out.
+"""``python manage.py seed_demo``: a demo programme with history, for trying Wibawa out.
 
 Creates the programme product (WIBAWA, 3% flat), the partner banks JATENG (commercial)
-and PASAR (BPR) with allocations, demo users (password ``wibawa-demo``), four dozen
-borrowers with valid synthetic NIKs spread over Semarang's kecamatan, and applications
-in every state, some of them disbursed, all through the services (so every step is
-checked and audited like real work).
+and PASAR (BPR) with yearly allocations, demo users (password ``wibawa-demo``),
+borrowers with valid synthetic NIKs spread over Semarang's kecamatan, and ``--months``
+months (default 24) of the programme's life up to yesterday: applications in every
+state, loans disbursed month by month at both banks and repaid on time, late, early or
+not at all, a deferral, a write-off with a recovery, and the nightly close of every
+business date of the last ``--daily-months`` months (default 3) and of every month end
+before (see :mod:`loans.management.demo_history`). Everything goes through the
+services with the programme's clock set to the day it happens, so every step is
+checked and audited like real work, and the figures (arrears, classes, snapshots,
+fund days) are the ones the close would have made. Each month seeded prints a line.
 
 Demo users are demo data: the command refuses to run unless DEBUG is on or
 ``--allow-production`` is given, and with ``--if-empty`` it does nothing when the
@@ -15,24 +21,24 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission, User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from banks.models import Bank
-from banks.services import allocation_create, bank_create, bank_staff_add
+from banks.services import bank_create, bank_staff_add
 from borrowers.models import Borrower, Region
 from borrowers.services import borrower_create, borrower_login_create
-from config.clock import business_today
-from loans.models import Application, Installment, Loan, Product
-from loans.services import applications as workflow
+from config.clock import business_date_fixed, business_today
+from loans.management.demo_history import Cast, Counts, History, HistoryRun, moments_follow_business_date, plan_history
+from loans.models import Application, Loan, Product
 from loans.services.products import product_create
-from loans.services.repayments import RepaymentRequest, repayment_post
-from loans.services.schedules import loan_schedules_store_pending
 
 DEMO_PASSWORD = "wibawa-demo"  # noqa: S105 - demo data only, refused without DEBUG
 LOGINS = [
@@ -67,22 +73,18 @@ BUSINESSES = [
     ("craft", "Batik Semarangan"),
     ("manufacturing", "Tahu tempe"),
 ]
-#: How many demo applications end in each state (the rest of the 48 are disbursed).
-STATE_COUNTS = {
-    "draft": 4,
-    "submitted": 5,
-    "field_verified": 4,
-    "forwarded": 5,
-    "credit_checked": 4,
-    "approved": 4,
-    "rejected": 3,
-    "withdrawn": 2,
-}
-BORROWERS = 48
+#: Months of history (to yesterday) and new applications a month, about, by default:
+#: about 270 loans, 3,000 repayments and 730 nightly closes.
+MONTHS = 24
+PER_MONTH = 5
+DAILY_MONTHS = 3
 
 
 class Command(BaseCommand):
-    help = "Seed a demo programme: product, banks, users (password wibawa-demo), borrowers and applications."
+    help = (
+        "Seed a demo programme with months of history: product, banks, users (password wibawa-demo), "
+        "borrowers, applications, loans, repayments and the nightly close of every day."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--if-empty", action="store_true", help="Do nothing if a product or bank exists.")
@@ -90,6 +92,21 @@ class Command(BaseCommand):
             "--allow-production", action="store_true", help="Run even with DEBUG off (demo users are insecure)."
         )
         parser.add_argument("--seed", type=int, default=2017, help="Random seed (default 2017).")
+        parser.add_argument(
+            "--months", type=int, default=MONTHS, help=f"Months of history up to yesterday (default {MONTHS})."
+        )
+        parser.add_argument(
+            "--daily-months",
+            type=int,
+            default=DAILY_MONTHS,
+            help=f"Close every business date of the last N months, only month ends before (default {DAILY_MONTHS}).",
+        )
+        parser.add_argument(
+            "--per-month",
+            type=int,
+            default=PER_MONTH,
+            help=f"New applications a month, about (default {PER_MONTH}).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG and not options["allow_production"]:
@@ -100,9 +117,38 @@ class Command(BaseCommand):
                 self._print_logins()
                 return
             raise CommandError("The database already holds a programme; seed_demo only fills an empty one.")
+        if options["months"] < 1 or options["per_month"] < 1:
+            raise CommandError("--months and --per-month must be at least 1.")
         # Without a broker the schedule tasks run in-process: keep their log lines out of the way.
         logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
-        self._seed(random.Random(options["seed"]))  # noqa: S311 - reproducible demo data, not secrets
+        rng = random.Random(options["seed"])  # noqa: S311 - reproducible demo data, not secrets
+        clock = time.perf_counter()
+        history = plan_history(
+            rng,
+            months=options["months"],
+            end=business_today() - timedelta(days=1),
+            per_month=options["per_month"],
+            daily_months=options["daily_months"],
+        )
+        self.stdout.write(
+            f"Seeding a demo programme: {options['months']} months of history "
+            f"({history.start} to {history.end}), {len(history.plans)} applications..."
+        )
+        with moments_follow_business_date(), business_date_fixed(history.start):
+            try:
+                counts = self._seed(rng, history)
+            except Exception:
+                self.stderr.write(
+                    f"Seeding stopped at {business_today()}: the database holds part of a programme. "
+                    "Empty it (python manage.py flush) before seeding again."
+                )
+                raise
+        self.stdout.write(
+            f"Seeded: 1 product, 2 banks, {history.borrowers} borrowers, {counts.applications} applications "
+            f"({Application.objects.filter(state='disbursed').count()} disbursed), {counts.repayments} repayments, "
+            f"{counts.closes} business dates closed, in {time.perf_counter() - clock:.1f} s "
+            f"({', '.join(f'{work} {seconds:.1f} s' for work, seconds in counts.seconds.items())})."
+        )
         self._print_logins()
 
     def _print_logins(self) -> None:
@@ -113,13 +159,31 @@ class Command(BaseCommand):
             self.stdout.write(f"    {username:<9} {description}")
         self.stdout.write("")
 
-    @transaction.atomic
-    def _seed(self, rng: random.Random) -> None:
+    def _seed(self, rng: random.Random, history: History) -> Counts:
+        with transaction.atomic():
+            cast, borrowers = self._cast(rng, history)
+        run = HistoryRun(history, rng=rng, cast=cast, borrowers=borrowers, write=self.stdout.write)
+        run.run()
+        # The demo borrower login: a borrower paying a loan at PASAR on time.
+        loan = (
+            Loan.objects.filter(bank=cast.banks["PASAR"], status=Loan.Status.ACTIVE, days_past_due=0)
+            .order_by("-disbursed_on", "-pk")
+            .first()
+        )
+        if loan is not None:
+            borrower_login_create(borrower=loan.borrower, username="borrower", password=DEMO_PASSWORD)
+        return run.counts
+
+    def _cast(self, rng: random.Random, history: History) -> tuple[Cast, list[Borrower]]:
+        """The users, the product, the banks and the borrowers, on the first day."""
         users = {}
+        password = make_password(DEMO_PASSWORD)  # hashed once: each hashing takes a good fraction of a second
         for username, role, _description in LOGINS:
             if role == "borrower":
                 continue
-            user = User.objects.create_user(username=username, password=DEMO_PASSWORD)
+            user = User.objects.create_user(username=username)
+            user.password = password
+            user.save(update_fields=["password"])
             if role != "bank_staff":
                 user.groups.add(Group.objects.get(name=role))
             users[username] = user
@@ -129,7 +193,6 @@ class Command(BaseCommand):
         manager.is_staff = True
         manager.save(update_fields=["is_staff"])
         manager.user_permissions.set(Permission.objects.filter(content_type__app_label__in=BACK_OFFICE_APPS))
-        today = business_today()
         product_create(
             actor=manager,
             code="WIBAWA",
@@ -145,69 +208,26 @@ class Command(BaseCommand):
         )
         jateng = bank_create(actor=manager, code="JATENG", name="Bank Jateng", kind=Bank.Kind.COMMERCIAL)
         pasar = bank_create(actor=manager, code="PASAR", name="BPR Bank Pasar Kota Semarang", kind=Bank.Kind.BPR)
-        allocation_create(actor=manager, bank=jateng, year=today.year, amount=3_000_000_000, note="APBD")
-        allocation_create(actor=manager, bank=pasar, year=today.year, amount=5_000_000_000, note="APBD")
         for username in ("jateng", "jateng2"):
             bank_staff_add(bank=jateng, user=users[username])
         for username in ("pasar", "pasar2"):
             bank_staff_add(bank=pasar, user=users[username])
-
-        borrowers = self._borrowers(rng, users["officer"], today)
-        states = [state for state, count in STATE_COUNTS.items() for _ in range(count)]
-        states += ["disbursed"] * (len(borrowers) - len(states))
-        rng.shuffle(states)
-        # The demo borrower login: the first borrower, with a loan disbursed at PASAR.
-        states[states.index("disbursed")], states[0] = states[0], "disbursed"
-        banks = {"JATENG": jateng, "PASAR": pasar}
-        staff = {"JATENG": (users["jateng"], users["jateng2"]), "PASAR": (users["pasar"], users["pasar2"])}
-        for index, (borrower, state) in enumerate(zip(borrowers, states, strict=True)):
-            code = "PASAR" if index == 0 or rng.random() < 0.7 else "JATENG"
-            collateral = rng.random() < 0.2
-            principal = (
-                rng.choice([10, 20, 25, 30, 40, 50]) * 1_000_000 if collateral else rng.choice([2, 3, 4, 5]) * 1_000_000
-            )
-            self._application(
-                borrower=borrower,
-                bank=banks[code],
-                staff=staff[code],
-                officers=(users["officer"], users["officer2"]),
-                state=state,
-                principal=principal,
-                tenor=rng.choice([12, 18, 24, 36]) if collateral else rng.choice([6, 12, 18, 24]),
-                collateral=collateral,
-                number=index + 1,
-                today=today,
-            )
-        borrower_login_create(borrower=borrowers[0], username="borrower", password=DEMO_PASSWORD)
-        self._repayments(staff, today)
-        self.stdout.write(
-            f"Seeded: 1 product, 2 banks, {len(borrowers)} borrowers, "
-            f"{Application.objects.count()} applications "
-            f"({Application.objects.filter(state='disbursed').count()} disbursed)."
+        borrowers = self._borrowers(rng, users["officer"], history.borrowers, business_today())
+        cast = Cast(
+            officers=(users["officer"], users["officer2"]),
+            manager=manager,
+            staff={"JATENG": (users["jateng"], users["jateng2"]), "PASAR": (users["pasar"], users["pasar2"])},
+            banks={"JATENG": jateng, "PASAR": pasar},
         )
+        return cast, borrowers
 
-    def _repayments(self, staff: dict[str, tuple[User, User]], today: date) -> None:
-        """Some borrowers pay their first installment ahead, on the day (the demo's
-        loans are all disbursed today), through the repayment service. Schedules a
-        worker has not stored yet are stored here first."""
-        loan_schedules_store_pending()
-        for loan in Loan.objects.select_related("bank").order_by("pk")[:6]:
-            first = Installment.objects.filter(loan=loan, schedule_version=loan.schedule_version).order_by("number")[0]
-            repayment_post(
-                actor=staff[loan.bank.code][0],
-                loan_id=loan.pk,
-                request=RepaymentRequest(
-                    amount=first.installment, paid_on=today, channel="transfer", reference=f"DEMO-{loan.pk:04d}"
-                ),
-            )
-
-    def _borrowers(self, rng: random.Random, officer: User, today: date) -> list[Borrower]:
+    def _borrowers(self, rng: random.Random, officer: User, count: int, today: date) -> list[Borrower]:
         districts = list(Region.objects.filter(level=Region.Level.DISTRICT).order_by("code"))
         villages: dict[str, list[Region]] = {}
         for village in Region.objects.filter(level=Region.Level.VILLAGE).order_by("code"):
             villages.setdefault(village.parent_id or "", []).append(village)
         borrowers = []
-        for index in range(BORROWERS):
+        for index in range(count):
             district = districts[index % len(districts)]
             kelurahan = rng.choice(villages[district.code])
             sex = rng.choice("MF")
@@ -237,63 +257,3 @@ class Command(BaseCommand):
                 )
             )
         return borrowers
-
-    def _application(
-        self,
-        *,
-        borrower: Borrower,
-        bank: Bank,
-        staff: tuple[User, User],
-        officers: tuple[User, User],
-        state: str,
-        principal: int,
-        tenor: int,
-        collateral: bool,
-        number: int,
-        today: date,
-    ) -> None:
-        officer, officer2 = officers
-        application = workflow.application_create(
-            actor=officer,
-            borrower=borrower,
-            bank=bank,
-            principal=principal,
-            tenor_months=tenor,
-            collateral=collateral,
-            purpose="Modal kerja",
-        )
-        pk = application.pk
-        path = [
-            ("submitted", lambda: workflow.application_submit(actor=officer, application_id=pk)),
-            (
-                "field_verified",
-                lambda: workflow.application_field_verify(
-                    actor=officer2, application_id=pk, visited_on=today, notes="Usaha berjalan, stok cukup."
-                ),
-            ),
-            ("forwarded", lambda: workflow.application_forward(actor=officer, application_id=pk)),
-            (
-                "credit_checked",
-                lambda: workflow.application_credit_check(
-                    actor=staff[0], application_id=pk, result="clean", notes="SLIK bersih"
-                ),
-            ),
-            (
-                "approved",
-                lambda: workflow.application_approve(
-                    actor=staff[1], application_id=pk, contract_number=f"{bank.code}/KW/{today.year}/{number:04d}"
-                ),
-            ),
-            ("disbursed", lambda: workflow.application_disburse(actor=staff[0], application_id=pk, disbursed_on=today)),
-        ]
-        target = {"rejected": "forwarded", "withdrawn": "submitted"}.get(state, state)
-        for step_state, step in path:
-            if application.state == target:
-                break
-            application = step()
-            if application.state != step_state:
-                raise CommandError(f"application {pk} is {application.state}, expected {step_state}")
-        if state == "rejected":
-            workflow.application_reject(actor=staff[0], application_id=pk, reason="Ada tunggakan di bank lain (SLIK).")
-        elif state == "withdrawn":
-            workflow.application_withdraw(actor=officer, application_id=pk, reason="Pemohon membatalkan.")
