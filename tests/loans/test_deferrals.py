@@ -295,6 +295,7 @@ def test_a_loan_with_nothing_unpaid_has_nothing_to_defer(world: World) -> None:
 # --- extension ----------------------------------------------------------------------------
 
 
+@translation.override("en")  # the messages are matched in English
 def test_the_first_deferral_may_be_extended_once(world: World) -> None:
     loan = world.loan()
     first = approved(world, loan, months=3)
@@ -328,6 +329,7 @@ def test_extension_must_name_an_approved_deferral_of_the_loan(world: World) -> N
     assert conflict.value.state == "rejected"
 
 
+@translation.override("en")  # the messages are matched in English
 def test_a_rejected_extension_does_not_use_the_extension_up(world: World) -> None:
     loan = world.loan()
     first = approved(world, loan)
