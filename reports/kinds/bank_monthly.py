@@ -9,11 +9,13 @@ outstanding, count and provision by collectibility class (the bank's own provisi
 rates, ``CollectibilityClass`` of its kind); the arrears ageing; the month's
 disbursements and repayments.
 
-**The loans** (:func:`reports.selectors.bank_monthly.loan_months`, which says which
+**The loans** (:func:`reports.selectors.bank_monthly.loan_rows`, which says which
 loans and how each figure is counted): in CSV and XLSX one row per loan with every
-column; in the PDF (landscape A4) the same rows as two lists, the
-loans' terms and the month's figures, both in the same order and keyed by contract
-number, with their totals.
+column (the month's opening outstanding, disbursement, recovery, write-off and penalty
+arrears besides the issue's); in the PDF (landscape A4) the issue's columns as two
+lists, the loans' terms and the month's figures, both in the same order and keyed by
+contract number, with their totals (one landscape row cannot hold 22 columns of
+rupiah and dates legibly).
 
 The summary's figures are the sums of the lists: closing outstanding by class and the
 ageing are summed from the loans' month-end figures, and the roll-forward's flows equal
@@ -28,8 +30,9 @@ classes' provisions.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -39,7 +42,6 @@ from reports.document import Block, Cell, Column, Document, DocumentMeta, Fact, 
 from reports.formats import long_date
 from reports.kinds.base import ReportParams, ReportRefused
 from reports.selectors import bank_monthly as selectors
-from reports.selectors.bank_monthly import LoanMonth
 from reports.selectors.fund import FundFlows, fund_flows
 
 LABELS: dict[str, dict[str, str]] = {
@@ -230,7 +232,8 @@ AGEING: tuple[tuple[int, int | None], ...] = (
 @dataclass(frozen=True)
 class LoanColumn:
     """A column of the loan list: its label key, value kind, PDF width, and which of the
-    PDF's two lists shows it (``terms``, ``month`` or both as the key column)."""
+    PDF's two lists shows it (``terms``, ``month``, ``both`` as the key column, or none:
+    the PDF keeps the issue's columns, CSV and XLSX have every one)."""
 
     key: str
     kind: str
@@ -251,18 +254,18 @@ LOAN_COLUMNS: tuple[LoanColumn, ...] = (
     LoanColumn("disbursed_on", "date", 1.45, "terms"),
     LoanColumn("maturity", "date", 1.45, "terms"),
     LoanColumn("status", "text", 1.0, "terms"),
-    LoanColumn("opening_outstanding", "rupiah", 1.35, "month"),
-    LoanColumn("loan_disbursed", "rupiah", 1.35, "month"),
+    LoanColumn("opening_outstanding", "rupiah", 1.35, ""),
+    LoanColumn("loan_disbursed", "rupiah", 1.35, ""),
     LoanColumn("principal_due", "rupiah", 1.25, "month"),
     LoanColumn("interest_due", "rupiah", 1.15, "month"),
     LoanColumn("principal_paid", "rupiah", 1.25, "month"),
     LoanColumn("interest_paid", "rupiah", 1.15, "month"),
     LoanColumn("penalty_paid", "rupiah", 1.1, "month"),
-    LoanColumn("loan_recovered", "rupiah", 1.2, "month"),
-    LoanColumn("loan_written_off", "rupiah", 1.3, "month"),
+    LoanColumn("loan_recovered", "rupiah", 1.2, ""),
+    LoanColumn("loan_written_off", "rupiah", 1.3, ""),
     LoanColumn("arrears_principal", "rupiah", 1.25, "month"),
     LoanColumn("arrears_interest", "rupiah", 1.15, "month"),
-    LoanColumn("arrears_penalty", "rupiah", 1.1, "month"),
+    LoanColumn("arrears_penalty", "rupiah", 1.1, ""),
     LoanColumn("days_past_due", "int", 0.6, "month"),
     LoanColumn("closing_outstanding", "rupiah", 1.35, "month"),
     LoanColumn("collectibility", "int", 0.4, "month"),
@@ -285,72 +288,51 @@ def check(params: ReportParams) -> None:
         raise ReportRefused(labels["not_closed"].format(day=day), field="period")
 
 
-def loan_row(line: LoanMonth, status_labels: dict[str, str]) -> list[Cell]:
-    """One loan's cells in the order of :data:`LOAN_COLUMNS`."""
-    return [
-        line.contract_number,
-        line.contract_date,
-        line.borrower,
-        line.nik_masked,
-        line.business,
-        line.kecamatan,
-        line.principal,
-        line.tenor_months,
-        line.annual_rate,
-        line.disbursed_on,
-        line.maturity,
-        status_labels.get(line.status, line.status),
-        line.opening_outstanding,
-        line.disbursed,
-        line.principal_due,
-        line.interest_due,
-        line.principal_paid,
-        line.interest_paid,
-        line.penalty_paid,
-        line.recovered,
-        line.written_off,
-        line.arrears_principal,
-        line.arrears_interest,
-        line.arrears_penalty,
-        line.days_past_due,
-        line.closing_outstanding,
-        line.collectibility,
-    ]
-
-
 @dataclass
 class Tally:
-    """What the summary sums from the loan list as it is read."""
+    """What the summary sums from the loan list: by class, [count, outstanding] of the
+    loans open at month end; by ageing bucket (:data:`AGEING`), [count, outstanding,
+    arrears of principal, arrears of interest]; how many loans were disbursed."""
 
-    loans: int = 0
-    disbursed_count: int = 0
-    #: grade -> [count, outstanding] of the loans open at month end.
-    by_class: dict[int, list[int]] = field(default_factory=lambda: {grade: [0, 0] for grade in range(1, 6)})
-    #: bucket of :data:`AGEING` -> [count, outstanding, arrears principal, arrears interest].
-    by_age: list[list[int]] = field(default_factory=lambda: [[0, 0, 0, 0] for _ in AGEING])
+    by_class: dict[int, list[int]]
+    by_age: list[list[int]]
+    disbursed_count: int
 
-    def add(self, line: LoanMonth) -> None:
-        self.loans += 1
-        if line.disbursed:
-            self.disbursed_count += 1
-        if line.collectibility is None:
-            return
-        grade = self.by_class[line.collectibility]
-        grade[0] += 1
-        grade[1] += line.closing_outstanding
-        age = self.by_age[bucket(line.days_past_due)]
+
+def tally(rows: Sequence[Sequence[Any]]) -> Tally:
+    """Sum the month-end figures of ``rows`` (tuples of the selector's columns) by class
+    and by ageing bucket. One pass over five columns."""
+    column = selectors.COLUMN
+    by_class = {grade: [0, 0] for grade in range(1, 6)}
+    by_age = [[0, 0, 0, 0] for _ in AGEING]
+    picked = operator.itemgetter(
+        column["collectibility"],
+        column["days_past_due"],
+        column["closing_outstanding"],
+        column["arrears_principal"],
+        column["arrears_interest"],
+    )
+    for grade, days, outstanding, arrears_principal, arrears_interest in map(picked, rows):
+        if grade is None:
+            continue
+        of_class = by_class[grade]
+        of_class[0] += 1
+        of_class[1] += outstanding
+        age = by_age[bucket(days)]
         age[0] += 1
-        age[1] += line.closing_outstanding
-        age[2] += line.arrears_principal
-        age[3] += line.arrears_interest
+        age[1] += outstanding
+        age[2] += arrears_principal
+        age[3] += arrears_interest
+    disbursed = column["disbursed"]
+    return Tally(by_class, by_age, sum(1 for row in rows if row[disbursed]))
 
 
 def bucket(days_past_due: int) -> int:
     """The index in :data:`AGEING` of a loan ``days_past_due`` late."""
-    for index, (low, high) in enumerate(AGEING):
-        if days_past_due >= low and (high is None or days_past_due <= high):
+    for index, (_low, high) in enumerate(AGEING):
+        if high is None or days_past_due <= high:
             return index
-    return 0
+    return len(AGEING) - 1
 
 
 def _age_label(low: int, high: int | None, labels: dict[str, str]) -> str:
@@ -361,11 +343,12 @@ def _age_label(low: int, high: int | None, labels: dict[str, str]) -> str:
     return labels["days"].format(low=low, high=high)
 
 
-def _totals(rows: Sequence[Sequence[Cell]], columns: Sequence[LoanColumn], label: str) -> list[Cell]:
+def _totals(rows: Sequence[Sequence[Any]], columns: Sequence[LoanColumn], label: str) -> list[Cell]:
     """The list's totals row: the sum of every rupiah column, the label in the first."""
     sums: list[Cell] = [label]
-    for index, column in enumerate(columns[1:], start=1):
-        sums.append(sum(_int(row[index]) for row in rows) if column.key in SUMMED else None)
+    by_column = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+    for values, column in zip(by_column[1:], columns[1:], strict=True):
+        sums.append(sum(values) if column.key in SUMMED else None)
     return sums
 
 
@@ -419,14 +402,13 @@ def build(params: ReportParams, meta: DocumentMeta, progress: Progress) -> Docum
 
     total = selectors.loan_count(bank_id=bank.pk, period=period)
     progress(0, total)
-    tally = Tally()
-    rows: list[list[Cell]] = []
-    for line in selectors.loan_months(bank_id=bank.pk, period=period):
-        tally.add(line)
-        rows.append(loan_row(line, status_labels))
-        if len(rows) % 5000 == 0:
+    rows: list[tuple[Any, ...]] = []
+    for row in selectors.loan_rows(bank_id=bank.pk, period=period, status_labels=status_labels):
+        rows.append(row)
+        if len(rows) % selectors.BATCH == 0:
             progress(len(rows), max(total, len(rows)))
     progress(len(rows), len(rows))
+    summed = tally(rows)
 
     flows = fund_flows(period=period, bank_id=bank.pk)
     repayments = selectors.month_repayments(bank_id=bank.pk, period=period)
@@ -438,7 +420,7 @@ def build(params: ReportParams, meta: DocumentMeta, progress: Progress) -> Docum
         Facts(
             labels["activity"],
             (
-                Fact(labels["disbursed_count"], tally.disbursed_count, "int"),
+                Fact(labels["disbursed_count"], summed.disbursed_count, "int"),
                 Fact(labels["disbursed_amount"], flows.disbursed, "rupiah"),
                 Fact(labels["repayment_count"], repayments.count, "int"),
                 Fact(labels["repayment_amount"], repayments.amount, "rupiah"),
@@ -446,8 +428,8 @@ def build(params: ReportParams, meta: DocumentMeta, progress: Progress) -> Docum
         )
     )
     blocks.append(income)
-    blocks.append(_class_table(bank, tally, labels, language))
-    blocks.append(_ageing_table(tally, labels, language))
+    blocks.append(_class_table(bank, summed, labels, language))
+    blocks.append(_ageing_table(summed, labels, language))
     blocks.extend(_loan_tables(rows, params.format, labels, language))
     blocks.append(Paragraph(labels["legend"].format(day=day), "note"))
 
@@ -463,10 +445,10 @@ def build(params: ReportParams, meta: DocumentMeta, progress: Progress) -> Docum
     )
 
 
-def _class_table(bank: Bank, tally: Tally, labels: dict[str, str], language: str) -> Table:
+def _class_table(bank: Bank, summed: Tally, labels: dict[str, str], language: str) -> Table:
     body: list[list[Cell]] = []
     for row in selectors.class_table(bank=bank):
-        count, outstanding = tally.by_class.get(row.grade, [0, 0])
+        count, outstanding = summed.by_class.get(row.grade, [0, 0])
         provision = percent_of(outstanding, row.provision_percent)
         body.append([row.grade, row.name, count, outstanding, row.provision_percent, provision])
     return Table(
@@ -485,9 +467,9 @@ def _class_table(bank: Bank, tally: Tally, labels: dict[str, str], language: str
     )
 
 
-def _ageing_table(tally: Tally, labels: dict[str, str], language: str) -> Table:
+def _ageing_table(summed: Tally, labels: dict[str, str], language: str) -> Table:
     body: list[list[Cell]] = [
-        [_age_label(low, high, labels), *figures] for (low, high), figures in zip(AGEING, tally.by_age, strict=True)
+        [_age_label(low, high, labels), *figures] for (low, high), figures in zip(AGEING, summed.by_age, strict=True)
     ]
     return Table(
         labels["ageing"],
@@ -512,7 +494,7 @@ def _int(value: Cell) -> int:
     return int(value) if isinstance(value, int | Decimal) else 0
 
 
-def _loan_tables(rows: list[list[Cell]], format: str, labels: dict[str, str], language: str) -> list[Block]:
+def _loan_tables(rows: list[tuple[Any, ...]], format: str, labels: dict[str, str], language: str) -> list[Block]:
     """One list with every column (CSV, XLSX); in the PDF two lists, the terms and the
     month's figures, each with the contract number first."""
     if format != "pdf":
@@ -530,7 +512,7 @@ def _loan_tables(rows: list[list[Cell]], format: str, labels: dict[str, str], la
     for part, title in (("terms", "loans_terms"), ("month", "loans_month")):
         indexes = [index for index, column in enumerate(LOAN_COLUMNS) if column.pdf in ("both", part)]
         chosen = [LOAN_COLUMNS[index] for index in indexes]
-        part_rows: list[Any] = [[row[index] for index in indexes] for row in rows]
+        part_rows: list[Any] = list(map(operator.itemgetter(*indexes), rows))
         tables.append(
             Table(
                 labels[title],

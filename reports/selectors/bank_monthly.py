@@ -51,7 +51,6 @@ from typing import Any
 from django.db import connection
 
 from banks.models import Bank
-from borrowers.identity import mask_nik
 from loans.models import CollectibilityClass, FundDay, Loan, RepaymentAllocation
 from reports.periods import Period
 
@@ -59,39 +58,56 @@ BATCH = 5_000
 RATE_PLACES = Decimal("0.0001")
 
 
-@dataclass(frozen=True, slots=True)
-class LoanMonth:
-    """One loan's line of the bank monthly report (see the module's docstring)."""
+#: The columns of a loan's row, in order (:func:`loan_rows`).
+COLUMNS: tuple[str, ...] = (
+    "contract_number",
+    "contract_date",
+    "borrower",
+    "nik_masked",
+    "business",
+    "kecamatan",
+    "principal",
+    "tenor_months",
+    "annual_rate",
+    "disbursed_on",
+    "maturity",
+    "status",
+    "opening_outstanding",
+    "disbursed",
+    "principal_due",
+    "interest_due",
+    "principal_paid",
+    "interest_paid",
+    "penalty_paid",
+    "recovered",
+    "written_off",
+    "arrears_principal",
+    "arrears_interest",
+    "arrears_penalty",
+    "days_past_due",
+    "closing_outstanding",
+    "collectibility",
+)
+COLUMN = {name: index for index, name in enumerate(COLUMNS)}
+#: Columns holding dates (SQLite returns them as text).
+DATE_COLUMNS = tuple(COLUMN[name] for name in ("contract_date", "disbursed_on", "maturity"))
+#: The 16 stars a masked NIK can need (a NIK has at most 16 characters).
+STARS = "*" * 16
+#: The status of a loan at month end (a key of the ``status_labels`` given to
+#: :func:`loan_rows`): as the close's snapshot says, else written off or paid off.
+STATUSES = ("active", "overdue", "paid_off", "written_off")
 
-    loan_id: int
-    contract_number: str
-    contract_date: date
-    borrower: str
-    nik_masked: str
-    business: str
-    kecamatan: str
-    principal: int
-    tenor_months: int
-    annual_rate: Decimal
-    disbursed_on: date
-    maturity: date | None
-    status: str
-    opening_outstanding: int
-    disbursed: int
-    principal_due: int
-    interest_due: int
-    principal_paid: int
-    interest_paid: int
-    penalty_paid: int
-    recovered: int
-    written_off: int
-    arrears_principal: int
-    arrears_interest: int
-    arrears_penalty: int
-    days_past_due: int
-    closing_outstanding: int
-    #: The class at month end (None: not open then).
-    collectibility: int | None
+
+def masked_nik_sql(column: str) -> str:
+    """The SQL twin of :func:`borrowers.identity.mask_nik` (first 4 and last 4 characters
+    kept, the rest starred; 8 or fewer all starred) for a NIK of at most 16 characters,
+    so the whole NIK never leaves the database (tests/reports/test_bank_monthly.py
+    proves them equal)."""
+    return (
+        f"CASE WHEN LENGTH({column}) <= 8 THEN SUBSTR('{STARS}', 1, LENGTH({column})) "
+        f"ELSE SUBSTR({column}, 1, 4) || SUBSTR('{STARS}', 1, LENGTH({column}) - 8) "
+        f"|| SUBSTR({column}, LENGTH({column}) - 3, 4) END"
+    )
 
 
 def _sql(postgres: bool) -> str:
@@ -107,18 +123,25 @@ def _sql(postgres: bool) -> str:
     )
     recovery = "(l2.written_off_on IS NOT NULL AND r.paid_on > l2.written_off_on)"
     return f"""
-        SELECT l.id, l.contract_number, COALESCE({contract_day}, l.disbursed_on), b.name, b.nik, bz.name,
-               COALESCE(k.name, ''), l.principal, l.tenor_months, l.annual_rate, l.disbursed_on,
+        SELECT l.contract_number, COALESCE({contract_day}, l.disbursed_on), b.name, {masked_nik_sql("b.nik")},
+               bz.name, COALESCE(k.name, ''), l.principal, l.tenor_months, l.annual_rate, l.disbursed_on,
                (SELECT i.due_date FROM loans_installment i
                  WHERE i.loan_id = l.id AND i.schedule_version = l.schedule_version
                  ORDER BY i.number DESC LIMIT 1),
-               l.status, l.written_off_on, l.principal - COALESCE(gone.paid, 0),
-               o.outstanding_principal,
+               CASE WHEN c.loan_id IS NOT NULL AND c.status = %(overdue)s THEN %(label_overdue)s
+                    WHEN c.loan_id IS NOT NULL THEN %(label_active)s
+                    WHEN l.written_off_on IS NOT NULL AND l.written_off_on <= %(end)s THEN %(label_written_off)s
+                    WHEN l.status = %(paid_off)s THEN %(label_paid_off)s
+                    ELSE %(label_active)s END,
+               COALESCE(o.outstanding_principal, 0),
+               CASE WHEN l.disbursed_on >= %(start)s THEN l.principal ELSE 0 END,
                COALESCE(due.principal, 0), COALESCE(due.interest, 0),
                COALESCE(paid.principal, 0), COALESCE(paid.interest, 0), COALESCE(paid.penalty, 0),
                COALESCE(paid.recovered, 0),
-               c.status, c.outstanding_principal, c.arrears_principal, c.arrears_interest, c.arrears_penalty,
-               c.days_past_due, c.collectibility
+               CASE WHEN l.written_off_on BETWEEN %(start)s AND %(end)s THEN l.principal - COALESCE(gone.paid, 0)
+                    ELSE 0 END,
+               COALESCE(c.arrears_principal, 0), COALESCE(c.arrears_interest, 0), COALESCE(c.arrears_penalty, 0),
+               COALESCE(c.days_past_due, 0), COALESCE(c.outstanding_principal, 0), c.collectibility
           FROM loans_loan l
           JOIN loans_application a ON a.id = l.application_id
           JOIN borrowers_borrower b ON b.id = l.borrower_id
@@ -168,26 +191,24 @@ def _sql(postgres: bool) -> str:
     """  # noqa: S608 - fixed fragments; every value is a parameter
 
 
-def _day(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-
-
-def _status(closing_status: str | None, row_status: str, written_off_on: date | None, end: date) -> str:
-    if closing_status:
-        return closing_status
-    if written_off_on is not None and written_off_on <= end:
-        return Loan.Status.WRITTEN_OFF.value
-    return Loan.Status.PAID_OFF.value if row_status == Loan.Status.PAID_OFF else row_status
+def _day(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
 
 
 def loan_count(*, bank_id: int, period: Period) -> int:
-    """How many loans :func:`loan_months` yields (for the progress)."""
+    """At most how many rows :func:`loan_rows` yields (for the progress)."""
     return Loan.objects.filter(bank_id=bank_id, disbursed_on__lte=period.end).count()
 
 
-def loan_months(*, bank_id: int, period: Period) -> Iterator[LoanMonth]:
-    """The bank's loans of the month with their figures (see the module's docstring),
-    by disbursement date and id, read in batches of :data:`BATCH` rows."""
+def loan_rows(*, bank_id: int, period: Period, status_labels: dict[str, str]) -> Iterator[tuple[Any, ...]]:
+    """The bank's loans of the month, one tuple of :data:`COLUMNS` each (see the
+    module's docstring), by disbursement date and id, read in batches of :data:`BATCH`
+    rows. The status is given as ``status_labels`` names it (keys :data:`STATUSES`).
+
+    On PostgreSQL the rows come as the database gives them (dates, ``Decimal`` rates,
+    ints): no work per row here; SQLite's text dates and float rates are converted."""
     postgres = connection.vendor == "postgresql"
     params: dict[str, Any] = {
         "bank": bank_id,
@@ -195,54 +216,25 @@ def loan_months(*, bank_id: int, period: Period) -> Iterator[LoanMonth]:
         "end": period.end,
         "opening_day": period.start - timedelta(days=1),
         "booked": "booked",
+        "overdue": Loan.Status.OVERDUE.value,
+        "paid_off": Loan.Status.PAID_OFF.value,
+        **{f"label_{status}": status_labels[status] for status in STATUSES},
     }
     if not postgres:
         params = {key: value.isoformat() if isinstance(value, date) else value for key, value in params.items()}
-    start, end = period.start, period.end
+    rate = COLUMN["annual_rate"]
     with connection.cursor() as cursor:
         cursor.execute(_sql(postgres), params)
         while batch := cursor.fetchmany(BATCH):
-            for (
-                loan_id, contract_number, contract_date, borrower, nik, business, kecamatan, principal, tenor,
-                rate, disbursed_on, maturity, row_status, written_off_on, principal_left, opening,
-                principal_due, interest_due, principal_paid, interest_paid, penalty_paid, recovered,
-                closing_status, closing, arrears_principal, arrears_interest, arrears_penalty, days_past_due,
-                collectibility,
-            ) in batch:  # fmt: skip
-                disbursed_day = _day(disbursed_on)
-                written_off_day = _day(written_off_on) if written_off_on else None
-                yield LoanMonth(
-                    loan_id=loan_id,
-                    contract_number=contract_number,
-                    contract_date=_day(contract_date),
-                    borrower=borrower,
-                    nik_masked=mask_nik(nik),
-                    business=business,
-                    kecamatan=kecamatan,
-                    principal=principal,
-                    tenor_months=tenor,
-                    annual_rate=Decimal(str(rate)).quantize(RATE_PLACES),
-                    disbursed_on=disbursed_day,
-                    maturity=_day(maturity) if maturity else None,
-                    status=_status(closing_status, row_status, written_off_day, end),
-                    opening_outstanding=int(opening or 0),
-                    disbursed=principal if start <= disbursed_day <= end else 0,
-                    principal_due=int(principal_due),
-                    interest_due=int(interest_due),
-                    principal_paid=int(principal_paid),
-                    interest_paid=int(interest_paid),
-                    penalty_paid=int(penalty_paid),
-                    recovered=int(recovered),
-                    written_off=int(principal_left)
-                    if written_off_day is not None and start <= written_off_day <= end
-                    else 0,
-                    arrears_principal=int(arrears_principal or 0),
-                    arrears_interest=int(arrears_interest or 0),
-                    arrears_penalty=int(arrears_penalty or 0),
-                    days_past_due=int(days_past_due or 0),
-                    closing_outstanding=int(closing or 0),
-                    collectibility=int(collectibility) if collectibility is not None else None,
-                )
+            if postgres:
+                yield from batch
+                continue
+            for row in batch:
+                values = list(row)
+                for index in DATE_COLUMNS:
+                    values[index] = _day(values[index])
+                values[rate] = Decimal(str(values[rate])).quantize(RATE_PLACES)
+                yield tuple(values)
 
 
 def month_closed(*, bank_id: int, period: Period) -> bool:

@@ -55,7 +55,7 @@ from reports.kinds import ReportParams, ReportRefused
 from reports.kinds import bank_monthly as kind
 from reports.periods import month_period, parse_period
 from reports.render import render
-from reports.selectors.bank_monthly import loan_months
+from reports.selectors.bank_monthly import COLUMN, STATUSES, loan_rows, masked_nik_sql
 from reports.selectors.fund import fund_flows
 from tests.factories import ApplicationFactory, BusinessFactory, ProductFactory, ProductTermsFactory, bank_user
 from tests.loans import conftest as loans_conftest
@@ -427,8 +427,8 @@ def test_another_banks_loans_never_appear(history: History) -> None:
     g = history.loans["G"]
     assert g.contract_number not in rows_by_contract(pasar)
     assert set(rows_by_contract(jateng)) == {g.contract_number}
-    (g_line,) = loan_months(bank_id=history.jateng.pk, period=AUGUST)
-    assert g_line.closing_outstanding == 7_200_000 - 7 * 600_000
+    (g_row,) = loan_rows(bank_id=history.jateng.pk, period=AUGUST, status_labels=dict.fromkeys(STATUSES, ""))
+    assert g_row[COLUMN["closing_outstanding"]] == 7_200_000 - 7 * 600_000
     # JATENG is a commercial bank: its own provision rates (1% for class 1).
     by_class = block(jateng, "Baki debet dan penyisihan per kolektibilitas")
     assert by_class.rows[0][2:] == [1, 3_000_000, Decimal("1.00"), 30_000]
@@ -457,6 +457,21 @@ def test_check_refuses_a_month_not_closed_and_missing_fields(history: History) -
         with pytest.raises(ReportRefused) as refused:
             kind.check(ReportParams(kind="bank_monthly", bank_id=history.pasar.pk))
         assert "period" in refused.value.errors
+
+
+def test_the_sql_nik_mask_equals_mask_nik(history: History) -> None:
+    from django.db import connection
+
+    samples = ["3374011705800001", "3374", "12345678", "123456789", "33740117058000"]
+    with connection.cursor() as cursor:
+        for sample in samples:
+            cursor.execute(f"SELECT {masked_nik_sql('%(nik)s')}", {"nik": sample})
+            assert cursor.fetchone()[0] == mask_nik(sample), sample
+    with business_date_fixed(date(2026, 10, 2)):
+        rows = rows_by_contract(make(history.pasar, "2026-08"))
+    for key in ("A", "B", "C", "E", "F"):
+        loan = history.loans[key]
+        assert rows[loan.contract_number]["NIK"] == mask_nik(loan.borrower.nik)
 
 
 # --- the files, read back ---------------------------------------------------------------------
