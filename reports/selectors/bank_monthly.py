@@ -36,8 +36,9 @@ does not appear.
 So for every loan ``opening + disbursed - principal_paid - written_off = closing``, and
 the list's sums are the bank's fund flows of the month (:mod:`reports.selectors.fund`).
 
-One SQL statement (PostgreSQL and SQLite) with grouped sub-selects for what is due and
-what was paid, read in batches: no query per loan.
+One SQL statement (PostgreSQL and SQLite) with grouped sub-selects for what is due, what
+was paid, and what was paid on written-off loans before and after their write-off,
+read in batches: no query per loan.
 """
 
 from __future__ import annotations
@@ -124,7 +125,6 @@ def _sql(postgres: bool) -> str:
         RepaymentAllocation.Component.INTEREST.value,
         RepaymentAllocation.Component.PENALTY.value,
     )
-    recovery = "(l2.written_off_on IS NOT NULL AND r.paid_on > l2.written_off_on)"
     return f"""
         SELECT l.contract_number, COALESCE({contract_day}, l.disbursed_on), b.name, {masked_nik_sql("b.nik")},
                bz.name, COALESCE(k.name, ''), l.principal, l.tenor_months, l.annual_rate, l.disbursed_on,
@@ -139,10 +139,10 @@ def _sql(postgres: bool) -> str:
                COALESCE(o.outstanding_principal, 0),
                CASE WHEN l.disbursed_on >= %(start)s THEN l.principal ELSE 0 END,
                COALESCE(due.principal, 0), COALESCE(due.interest, 0),
-               COALESCE(paid.principal, 0), COALESCE(paid.interest, 0), COALESCE(paid.penalty, 0),
-               COALESCE(paid.recovered, 0),
-               CASE WHEN l.written_off_on BETWEEN %(start)s AND %(end)s THEN l.principal - COALESCE(gone.paid, 0)
-                    ELSE 0 END,
+               COALESCE(paid.principal, 0) - COALESCE(gone.recovered, 0), COALESCE(paid.interest, 0),
+               COALESCE(paid.penalty, 0), COALESCE(gone.recovered, 0),
+               CASE WHEN l.written_off_on BETWEEN %(start)s AND %(end)s
+                    THEN l.principal - COALESCE(gone.before_write_off, 0) ELSE 0 END,
                COALESCE(c.arrears_principal, 0), COALESCE(c.arrears_interest, 0), COALESCE(c.arrears_penalty, 0),
                COALESCE(c.days_past_due, 0), COALESCE(c.outstanding_principal, 0), c.collectibility
           FROM loans_loan l
@@ -164,27 +164,26 @@ def _sql(postgres: bool) -> str:
                ) due ON due.loan_id = l.id
           LEFT JOIN (
                 SELECT r.loan_id,
-                       SUM(CASE WHEN x.component = '{principal}' AND NOT {recovery} THEN x.amount ELSE 0 END)
-                           AS principal,
+                       SUM(CASE WHEN x.component = '{principal}' THEN x.amount ELSE 0 END) AS principal,
                        SUM(CASE WHEN x.component = '{interest}' THEN x.amount ELSE 0 END) AS interest,
-                       SUM(CASE WHEN x.component = '{penalty}' THEN x.amount ELSE 0 END) AS penalty,
-                       SUM(CASE WHEN x.component = '{principal}' AND {recovery} THEN x.amount ELSE 0 END)
-                           AS recovered
+                       SUM(CASE WHEN x.component = '{penalty}' THEN x.amount ELSE 0 END) AS penalty
                   FROM loans_repayment r
                   JOIN loans_repaymentallocation x ON x.repayment_id = r.id
-                  JOIN loans_loan l2 ON l2.id = r.loan_id
                  WHERE r.bank_id = %(bank)s AND r.status = %(booked)s AND x.undone_at IS NULL
                    AND r.paid_on BETWEEN %(start)s AND %(end)s
                  GROUP BY r.loan_id
                ) paid ON paid.loan_id = l.id
           LEFT JOIN (
-                SELECT r.loan_id, SUM(x.amount) AS paid
+                SELECT r.loan_id,
+                       SUM(CASE WHEN r.paid_on <= l2.written_off_on THEN x.amount ELSE 0 END) AS before_write_off,
+                       SUM(CASE WHEN r.paid_on > l2.written_off_on AND r.paid_on >= %(start)s THEN x.amount
+                                ELSE 0 END) AS recovered
                   FROM loans_loan l2
                   JOIN loans_repayment r ON r.loan_id = l2.id
                   JOIN loans_repaymentallocation x ON x.repayment_id = r.id
-                 WHERE l2.bank_id = %(bank)s AND l2.written_off_on BETWEEN %(start)s AND %(end)s
+                 WHERE l2.bank_id = %(bank)s AND l2.written_off_on <= %(end)s
                    AND r.status = %(booked)s AND x.undone_at IS NULL AND x.component = '{principal}'
-                   AND r.paid_on <= l2.written_off_on
+                   AND r.paid_on <= %(end)s
                  GROUP BY r.loan_id
                ) gone ON gone.loan_id = l.id
          WHERE l.bank_id = %(bank)s AND l.disbursed_on <= %(end)s
