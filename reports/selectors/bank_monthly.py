@@ -38,7 +38,8 @@ the list's sums are the bank's fund flows of the month (:mod:`reports.selectors.
 
 One SQL statement (PostgreSQL and SQLite) with grouped sub-selects for what is due, what
 was paid, and what was paid on written-off loans before and after their write-off,
-read in batches: no query per loan.
+read in batches: no query per loan. Sums are cast back to whole numbers (PostgreSQL's
+SUM of a bigint is a numeric).
 """
 
 from __future__ import annotations
@@ -156,7 +157,8 @@ def _sql(postgres: bool) -> str:
           LEFT JOIN loans_loansnapshot c
                  ON c.loan_id = l.id AND c.business_date = %(end)s AND c.bank_id = %(bank)s
           LEFT JOIN (
-                SELECT i.loan_id, SUM(i.principal) AS principal, SUM(i.interest) AS interest
+                SELECT i.loan_id, CAST(SUM(i.principal) AS BIGINT) AS principal,
+                       CAST(SUM(i.interest) AS BIGINT) AS interest
                   FROM loans_installment i
                   JOIN loans_loan l2 ON l2.id = i.loan_id AND l2.schedule_version = i.schedule_version
                  WHERE l2.bank_id = %(bank)s AND i.due_date BETWEEN %(start)s AND %(end)s
@@ -164,9 +166,9 @@ def _sql(postgres: bool) -> str:
                ) due ON due.loan_id = l.id
           LEFT JOIN (
                 SELECT r.loan_id,
-                       SUM(CASE WHEN x.component = '{principal}' THEN x.amount ELSE 0 END) AS principal,
-                       SUM(CASE WHEN x.component = '{interest}' THEN x.amount ELSE 0 END) AS interest,
-                       SUM(CASE WHEN x.component = '{penalty}' THEN x.amount ELSE 0 END) AS penalty
+                       CAST(SUM(CASE WHEN x.component = '{principal}' THEN x.amount ELSE 0 END) AS BIGINT) AS principal,
+                       CAST(SUM(CASE WHEN x.component = '{interest}' THEN x.amount ELSE 0 END) AS BIGINT) AS interest,
+                       CAST(SUM(CASE WHEN x.component = '{penalty}' THEN x.amount ELSE 0 END) AS BIGINT) AS penalty
                   FROM loans_repayment r
                   JOIN loans_repaymentallocation x ON x.repayment_id = r.id
                  WHERE r.bank_id = %(bank)s AND r.status = %(booked)s AND x.undone_at IS NULL
@@ -175,9 +177,10 @@ def _sql(postgres: bool) -> str:
                ) paid ON paid.loan_id = l.id
           LEFT JOIN (
                 SELECT r.loan_id,
-                       SUM(CASE WHEN r.paid_on <= l2.written_off_on THEN x.amount ELSE 0 END) AS before_write_off,
-                       SUM(CASE WHEN r.paid_on > l2.written_off_on AND r.paid_on >= %(start)s THEN x.amount
-                                ELSE 0 END) AS recovered
+                       CAST(SUM(CASE WHEN r.paid_on <= l2.written_off_on THEN x.amount ELSE 0 END) AS BIGINT)
+                           AS before_write_off,
+                       CAST(SUM(CASE WHEN r.paid_on > l2.written_off_on AND r.paid_on >= %(start)s THEN x.amount
+                                     ELSE 0 END) AS BIGINT) AS recovered
                   FROM loans_loan l2
                   JOIN loans_repayment r ON r.loan_id = l2.id
                   JOIN loans_repaymentallocation x ON x.repayment_id = r.id

@@ -336,7 +336,13 @@ def test_list_totals_equal_the_summary_and_the_fund_flows(history: History, mont
     def column(label: str) -> int:
         return sum(row[labels.index(label)] or 0 for row in loans.rows)
 
+    kinds = [column.kind for column in loans.columns]
+    # Money and counts are whole ints, never Decimal (PostgreSQL sums are numeric).
+    assert all(
+        type(value) is int for row in loans.rows for value, kind_ in zip(row, kinds, strict=True) if kind_ == "rupiah"
+    )
     totals = dict(zip(labels, loans.totals, strict=True))
+    assert all(type(totals[label]) is int for label, kind_ in zip(labels, kinds, strict=True) if kind_ == "rupiah")
     for label, kind_ in zip(labels, (c.kind for c in loans.columns), strict=True):
         if kind_ == "rupiah":
             assert totals[label] == column(label), label
