@@ -347,6 +347,13 @@ def test_list_totals_equal_the_summary_and_the_fund_flows(history: History, mont
         if kind_ == "rupiah":
             assert totals[label] == column(label), label
 
+    # Loan by loan: opening + disbursed - principal repaid - written off = closing.
+    for row in loans.rows:
+        line = dict(zip(labels, row, strict=True))
+        assert line["Baki awal"] + line["Pencairan"] - line["Pokok bayar"] - line["Hapus buku"] == line["Baki akhir"], (
+            line["No. kontrak"]
+        )
+
     flows = fund_flows(period=period, bank_id=history.pasar.pk)
     assert flows.rolls_forward
     fund = facts(document, "Perputaran dana bergulir")
@@ -424,6 +431,17 @@ def test_the_roll_forward_ties_to_the_previous_months_closing(history: History) 
             if row["Baki akhir"]:
                 assert later[contract]["Baki awal"] == row["Baki akhir"]
         assert sum(row["Baki awal"] for row in later.values()) == closing
+
+
+def test_progress_counts_the_loans(history: History) -> None:
+    calls: list[tuple[int, int]] = []
+    params = ReportParams(kind="bank_monthly", format="csv", bank_id=history.pasar.pk, period=AUGUST)
+    with business_date_fixed(date(2026, 10, 2)):
+        document = kind.build(params, meta(), lambda done, total: calls.append((done, total)))
+    listed = len(block(document, "Daftar pinjaman").rows)
+    assert calls[0] == (0, 6)  # PASAR's loans disbursed by 31 August, D included
+    assert calls[-1] == (listed, listed) == (5, 5)
+    assert all(done <= total for done, total in calls)
 
 
 def test_another_banks_loans_never_appear(history: History) -> None:
