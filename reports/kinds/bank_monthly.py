@@ -436,7 +436,7 @@ def build(params: ReportParams, meta: DocumentMeta, progress: Progress) -> Docum
     return Document(
         kind="bank_monthly",
         title=labels["title"],
-        period_label=f"{period.label(language)}  |  {bank.name}",
+        period_label=period.label(language),  # the bank is the issuer, shown beside it
         meta=meta,
         blocks=tuple(blocks),
         landscape=True,
