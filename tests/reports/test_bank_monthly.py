@@ -515,7 +515,7 @@ def test_pdf_xlsx_and_csv_read_back(many: History) -> None:
     for number, text in enumerate(pages, start=1):
         assert f"Halaman {number} dari {len(pages)}" in text
         assert "Laporan Bulanan Bank Pelaksana" in text
-        assert "Agustus 2026  |  BPR Bank Pasar" in text  # the period and the issuing bank
+        assert "Agustus 2026 | BPR Bank Pasar" in text  # the period and the issuing bank
         assert "WBW/BM/2026/7" in text
     whole = "\n".join(pages)
     for contract in expected:
