@@ -50,7 +50,9 @@ def render_csv(document: Document, progress: Progress) -> bytes:
             writer.writerow([column.label for column in block.columns])
             for start in range(0, len(block.rows), 5000):
                 chunk = block.rows[start : start + 5000]
-                writer.writerows([[_raw(value) for value in row] for row in chunk])
+                # The csv module writes None as blank and dates, ints and Decimals as str()
+                # does (ISO dates, plain digits): the same as _raw, at C speed.
+                writer.writerows(chunk)
                 done += len(chunk)
                 progress(done, total)
             if block.totals is not None:

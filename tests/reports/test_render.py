@@ -139,3 +139,30 @@ def test_csv_holds_the_raw_values() -> None:
     assert rows[header + 51][3] == str(sum(1_000_000 + n for n in range(1, 51)))
     assert ["Saldo awal", "1234567"] in rows
     assert ["Jan", "5000000"] in rows
+
+
+def test_csv_and_xlsx_cells_keep_blanks_signs_and_decimals_as_they_are() -> None:
+    """Table rows go to the csv module as they are: None blank, ints as digits (signed),
+    Decimals and dates as str() writes them; XLSX keeps the types."""
+    columns = (Column("a"), Column("b", "rupiah"), Column("c", "percent"), Column("d", "date"), Column("e", "int"))
+    rows = [("x, \"y\"", -1_234, Decimal("-1.50"), date(2026, 12, 31), None), (None, 0, Decimal("0.00"), None, 7)]
+    base = document(rows=1)
+    table = Table("Sisa", columns, rows, totals=("Jumlah", -1_234, None, None, 7))
+    content = render(Document(kind="x", title="t", period_label="p", meta=base.meta, blocks=(table,)), "csv")
+    lines = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    start = lines.index(["a", "b", "c", "d", "e"])
+    assert lines[start + 1 : start + 4] == [
+        ['x, "y"', "-1234", "-1.50", "2026-12-31", ""],
+        ["", "0", "0.00", "", "7"],
+        ["Jumlah", "-1234", "", "", "7"],
+    ]
+    workbook = openpyxl.load_workbook(
+        io.BytesIO(render(Document(kind="x", title="t", period_label="p", meta=base.meta, blocks=(table,)), "xlsx"))
+    )
+    sheet = list(workbook["Sisa"].iter_rows(values_only=True))
+    assert sheet[1][:2] == ('x, "y"', -1_234)
+    assert sheet[1][2] == pytest.approx(-1.5)
+    assert sheet[1][3].date() == date(2026, 12, 31)
+    assert sheet[1][4] is None
+    assert sheet[2] == (None, 0, 0, None, 7)
+    assert sheet[3] == ("Jumlah", -1_234, None, None, 7)
