@@ -17,6 +17,12 @@ are each run's seconds, the file's size and pages (PDF), and the report's rows.
         [--runs 2] [--reuse] [--profile FORMAT]
         [--database postgres://postgres@127.0.0.1:5432/wibawa_bench_reports]
 
+``--all-monthly N``: instead, what beat does on the 1st (``reports_monthly``: every
+bank's monthly report and the city's books of the month, in PDF and XLSX, one task
+each) made by a real Celery worker of N processes on the Redis at REDIS_URL (default
+redis://127.0.0.1:6379/0, a queue of the benchmark's own), timed from the request to the
+last document done, with each document's own time.
+
 The database named by --database is dropped and created again (unless --reuse finds a
 portfolio of the same size there): never point it at real data. The files are stored
 under a temporary REPORTS_ROOT, removed at the end.
@@ -106,6 +112,33 @@ def pdf_page_count(path: str) -> int:
     return len(PdfReader(path).pages)
 
 
+def all_monthly(period: str, workers: int, loans: int) -> None:
+    """Beat's documents of ``period`` made by a worker of ``workers`` processes: the time
+    from asking to the last one done, and each one's."""
+    from benchmarks.common import celery_worker
+    from reports.models import Report
+    from reports.services.reports import reports_monthly
+
+    print(f"\nbeat's monthly documents for {period}, {loans:,} loans, a worker of {workers} processes")
+    with celery_worker(workers):
+        started = time.perf_counter()
+        asked = [report.pk for report in reports_monthly(month=period)]
+        pending = Report.objects.filter(pk__in=asked).exclude(status__in=[Report.Status.DONE, Report.Status.FAILED])
+        while pending.exists():
+            time.sleep(0.2)
+        seconds = time.perf_counter() - started
+    for report in Report.objects.filter(pk__in=asked).order_by("pk"):
+        took = 0.0
+        if report.started_at and report.finished_at:
+            took = (report.finished_at - report.started_at).total_seconds()
+        print(
+            f"  {report.kind:<13} {report.bank.code if report.bank else 'all':<7} {report.format:<4} {report.status}: "
+            f"{took:6.2f} s ({(report.size or 0) / 1e6:.1f} MB) {report.error}",
+            flush=True,
+        )
+    print(f"  all {len(asked)} documents in {seconds:.1f} s", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--loans", type=int, default=10_000)
@@ -114,6 +147,9 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="Keep the portfolio if the database has one of --loans.")
     parser.add_argument("--profile", default="", help="Profile one more run of this format (cProfile, top 25).")
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/wibawa_bench_reports")
+    parser.add_argument(
+        "--all-monthly", type=int, default=0, metavar="WORKERS", help="Beat's monthly documents by WORKERS processes."
+    )
     args = parser.parse_args()
 
     storage = tempfile.mkdtemp(prefix="wibawa-bench-reports-")
@@ -124,7 +160,9 @@ def main() -> None:
             "SECRET_KEY": "benchmark-only",
             "DATABASE_URL": args.database,
             "LOG_LEVEL": "WARNING",
-            "CELERY_TASK_ALWAYS_EAGER": "1",
+            "CELERY_TASK_ALWAYS_EAGER": "0" if args.all_monthly else "1",
+            "CELERY_BROKER_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            "CELERY_QUEUE": f"wibawa-bench-reports-{os.getpid()}",
             "REPORTS_ROOT": storage,
         }
     )
@@ -156,6 +194,12 @@ def main() -> None:
         raise SystemExit("no closed day: run without --reuse")
     bank = Bank.objects.get(code=BANK[0])
     period = f"{end:%Y-%m}"
+    if args.all_monthly:
+        try:
+            all_monthly(period, args.all_monthly, args.loans)
+        finally:
+            shutil.rmtree(storage, ignore_errors=True)
+        return
     print(f"\nbank monthly report of {bank.code} for {period}, {args.loans:,} loans in the portfolio")
     try:
         for format in [name.strip() for name in args.formats.split(",") if name.strip()]:
