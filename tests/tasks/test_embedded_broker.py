@@ -90,6 +90,19 @@ def health(port: int) -> dict[str, str] | None:
         return None
 
 
+def running_with(argument: str) -> list[str]:
+    """The command lines of the running processes given ``argument``."""
+    found = []
+    for path in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            arguments = path.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argument.encode() in arguments and alive(int(path.parent.name)):
+            found.append(b" ".join(arguments).decode(errors="replace"))
+    return found
+
+
 def runs() -> list[tuple[date, str, int, int]]:
     return list(CloseRun.objects.order_by("id").values_list("business_date", "status", "chunks", "chunks_done"))
 
@@ -124,12 +137,28 @@ def test_make_run_serves_the_web_a_worker_and_beat_the_close_chord_completes_and
     wait_for(lambda: bool(sweep.search(children.log(0))), "beat's sweep to be run by the worker")
 
     processes = descendants(run.pid)
+    assert len(running_with(f"127.0.0.1:{port}")) == 2  # runall and the web server
     assert len(processes) >= 4, processes  # web, worker and its pool, beat
     run.send_signal(signal.SIGINT)  # Ctrl-C
     assert run.wait(timeout=60) == 0
     wait_for(lambda: not any(alive(pid) for pid in processes), "every process to stop", seconds=10)
+    assert running_with(f"127.0.0.1:{port}") == []
     output = children.log(0)
     assert f"embedded broker (kombu's filesystem transport) in {embedded}/" in output
     assert "[worker] " in output
     assert "[beat  ] " in output
     assert "Stopped the web server, the worker and beat." in output
+
+
+def test_make_run_stops_when_the_web_server_cannot_start(embedded: Path, children: Children) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = child_environment(broker="embedded", embedded_dir=embedded)
+        run = children.start("runall", ["manage.py", "runall", f"127.0.0.1:{port}", "--noreload"], env)
+        assert run.wait(timeout=120) == 1
+    output = children.log(0)
+    assert "That port is already in use" in output
+    assert "web stopped by itself: stopping the others." in output
+    assert running_with(f"127.0.0.1:{port}") == []

@@ -13,10 +13,10 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import selectors
 import signal
 import subprocess
 import sys
-import threading
 import time
 from typing import IO, Any, cast
 
@@ -25,6 +25,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 #: Seconds the three have to stop after Ctrl-C before they are killed.
 STOP_SECONDS = 30.0
+#: Seconds the worker and beat wait for the web server to say it serves, at most.
+WEB_WAIT = 30.0
 _PR_SET_PDEATHSIG = 1
 
 
@@ -55,11 +57,21 @@ def commands(addrport: str, *, reload: bool = True) -> dict[str, list[str]]:
     }
 
 
-def _relay(name: str, stream: IO[bytes], out: Any, lock: threading.Lock) -> None:
-    for line in iter(stream.readline, b""):
-        with lock:
-            out.write(f"[{name:<6}] {line.decode(errors='replace')}")
-            out.flush()
+class _Relay:
+    """One child's output, shown line by line with the child's name in front."""
+
+    def __init__(self, name: str, out: Any) -> None:
+        self.name, self.out, self.partial = name, out, b""
+
+    def feed(self, chunk: bytes) -> None:
+        *lines, self.partial = (self.partial + chunk).split(b"\n")
+        for line in lines:
+            self.out.write(f"[{self.name:<6}] {line.decode(errors='replace')}")
+        self.out.flush()
+
+    def close(self) -> None:
+        if self.partial:
+            self.feed(b"\n")
 
 
 class Command(BaseCommand):
@@ -74,44 +86,58 @@ class Command(BaseCommand):
         if settings.CELERY_TASK_ALWAYS_EAGER:
             raise CommandError("CELERY_TASK_ALWAYS_EAGER is set: unset it, the worker would get no tasks.")
         self._say_where()
-        stop = threading.Event()
-
-        def ask_to_stop(signum: int, frame: Any) -> None:
-            stop.set()
-
-        signal.signal(signal.SIGINT, ask_to_stop)
-        signal.signal(signal.SIGTERM, ask_to_stop)
-        lock = threading.Lock()
+        stopping: list[int] = []
+        signal.signal(signal.SIGINT, lambda signum, frame: stopping.append(signum))
+        signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
         children: dict[str, subprocess.Popen[bytes]] = {}
-        relays = []
+        outputs = selectors.DefaultSelector()
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+        def start(name: str, command: list[str]) -> None:
+            child = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+                command,
+                cwd=settings.BASE_DIR,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,  # this process runs no thread that a fork could break
+            )
+            children[name] = child
+            outputs.register(cast(IO[bytes], child.stdout), selectors.EVENT_READ, _Relay(name, self.stdout))
+
+        to_start = commands(addrport, reload=not noreload)
+        # The web first, the worker and beat once it serves: on a busy machine the page
+        # is up seconds sooner, and nothing is asked of the worker before it.
+        start("web", to_start.pop("web"))
+        web_started, web_serves = time.monotonic(), False
         try:
-            # All three started before any thread of ours: a fork beside threads may hang.
-            for name, command in commands(addrport, reload=not noreload).items():
-                children[name] = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                    command,
-                    cwd=settings.BASE_DIR,
-                    env=env,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    preexec_fn=_die_with_parent,
-                )
-            for name, child in children.items():
-                stream = cast(IO[bytes], child.stdout)  # stdout=PIPE
-                relay = threading.Thread(target=_relay, args=(name, stream, self.stdout, lock), daemon=True)
-                relay.start()
-                relays.append(relay)
-            while not stop.wait(0.5):
+            while not stopping:
+                for key, _events in outputs.select(timeout=0.5):
+                    relay: _Relay = key.data
+                    chunk = os.read(cast(IO[bytes], key.fileobj).fileno(), 65536)
+                    if not chunk:
+                        outputs.unregister(key.fileobj)
+                        relay.close()
+                        continue
+                    relay.feed(chunk)
+                    web_serves = web_serves or (relay.name == "web" and b"Starting development server" in chunk)
+                if to_start and (web_serves or time.monotonic() - web_started > WEB_WAIT):
+                    for name, command in to_start.items():
+                        start(name, command)
+                    to_start = {}
                 ended = [name for name, child in children.items() if child.poll() is not None]
                 if ended:
                     self.stderr.write(f"{', '.join(ended)} stopped by itself: stopping the others.")
                     break
         finally:
             self._stop_all(children)
-            for relay in relays:
-                relay.join(timeout=5)
+            for key in list(outputs.get_map().values()):  # what they said while stopping
+                while chunk := os.read(cast(IO[bytes], key.fileobj).fileno(), 65536):
+                    key.data.feed(chunk)
+                key.data.close()
+            outputs.close()
         failed = {name: child.returncode for name, child in children.items() if child.returncode not in (0, -2, -15)}
-        if failed and not stop.is_set():
+        if failed and not stopping:
             raise CommandError(f"stopped: {failed}")
 
     def _stop_all(self, children: dict[str, subprocess.Popen[bytes]]) -> None:
