@@ -150,6 +150,21 @@ def test_make_run_serves_the_web_a_worker_and_beat_the_close_chord_completes_and
     assert "Stopped the web server, the worker and beat." in output
 
 
+def test_a_chunk_failing_on_the_embedded_broker_fails_the_run_through_the_chord_error_callback(
+    embedded: Path, children: Children
+) -> None:
+    loans(2)
+    env = child_environment(broker="embedded", embedded_dir=embedded, CLOSE_CHUNK_LOANS="1")
+    children.start("worker", ["-m", "tests.tasks.close_worker_child"], env)
+
+    close_catch_up_task.delay("2026-03-01")
+
+    wait_for(lambda: runs()[-1:] != [] and runs()[-1][1] != "running", "the close to end")
+    assert runs() == [(date(2026, 3, 1), "failed", 2, 1)], children.log(0)
+    assert "disk full" in children.log(0)
+    assert not FundDay.objects.exists()
+
+
 def test_make_run_stops_when_the_web_server_cannot_start(embedded: Path, children: Children) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
