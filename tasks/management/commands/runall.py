@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import IO, Any, cast
 
 from django.conf import settings
@@ -41,7 +42,8 @@ def _die_with_parent() -> None:
 def commands(addrport: str, *, reload: bool = True) -> dict[str, list[str]]:
     """The three command lines, by name."""
     python = sys.executable
-    schedule = settings.BASE_DIR / "var" / "celery" / "beat-schedule"
+    # Beside the embedded broker's folders (var/celery/), whichever broker is used.
+    schedule = Path(settings.EMBEDDED_BROKER_DIR) / "beat-schedule"
     schedule.parent.mkdir(parents=True, exist_ok=True)
     worker = [python, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO", "--concurrency=2"]
     if settings.EMBEDDED_BROKER:
