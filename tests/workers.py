@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from django.db import connection
 
@@ -118,9 +118,11 @@ class Children:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.started: list[subprocess.Popen[bytes]] = []
+        self.logs: list[IO[bytes]] = []
 
     def start(self, name: str, arguments: list[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
         log = (self.folder / f"{name}-{len(self.started)}.log").open("wb")
+        self.logs.append(log)
         child = subprocess.Popen([sys.executable, *arguments], cwd=ROOT, env=dict(env), stdout=log, stderr=log)
         self.started.append(child)
         return child
@@ -137,6 +139,8 @@ class Children:
                 except subprocess.TimeoutExpired:
                     child.kill()
                     child.wait()
+        for log in self.logs:
+            log.close()
 
 
 def worker_arguments() -> list[str]:
