@@ -17,6 +17,7 @@ import pytest
 
 from reports.models import Report
 from reports.services.reports import ReportRequest, report_request
+from tasks.reports import report_make_task
 from tests.reports.conftest import Programme
 from tests.reports.reading import pdf_pages
 from tests.workers import Children, beat_arguments, child_environment, through_broker, wait_for, worker_arguments
@@ -84,3 +85,34 @@ def test_a_worker_killed_mid_document_leaves_it_to_the_next_worker(
     assert "Dokumen uji" in pages[0]
     assert "row 3" in "".join(pages)
     print(f"{broker}: document redone {recovered:.1f} s after its worker was killed")
+
+
+def test_a_document_past_its_time_limit_in_a_real_worker_is_failed_and_made_when_asked_again(
+    programme: Programme, tmp_path: Path, broker: str, children: Children, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The sender's time limits travel with the task's message (the web's settings are
+    # the worker's in production).
+    monkeypatch.setattr(report_make_task, "soft_time_limit", 2)
+    monkeypatch.setattr(report_make_task, "time_limit", 32)
+    monkeypatch.setattr(report_make_task, "_exec_options", None)  # Celery's cache of them
+    env = child_environment(broker=broker, embedded_dir=tmp_path / "celery", REPORTS_ROOT=str(tmp_path / "files"))
+    # The pool that holds tasks to their limits (production's), a document far too slow.
+    children.start("worker", worker_arguments(), {**env, "WORKER_POOL": "prefork", "SLOW_RENDER": "600",
+                                                  "REPORT_TIME_LIMIT": "2"})  # fmt: skip
+    request = ReportRequest(kind="programme", period="2026")
+    report, _created = report_request(actor=programme.manager, request=request)
+
+    wait_for(lambda: Report.objects.get(pk=report.pk).status == "failed", "the time limit to stop the document")
+    failed = Report.objects.get(pk=report.pk)
+    assert failed.error == "Still running after its time limit (2 s); ask for the report again."
+    assert failed.progress_done < 3
+    assert not failed.file
+    children.stop()
+
+    children.start("worker", worker_arguments(), env)
+    again, created = report_request(actor=programme.manager, request=request)
+    assert created
+    assert again.pk != report.pk
+    wait_for(lambda: Report.objects.get(pk=again.pk).status == "done", "the document asked for again")
+    made = Report.objects.get(pk=again.pk)
+    assert hashlib.sha256((tmp_path / "files" / str(made.file.name)).read_bytes()).hexdigest() == made.sha256

@@ -1,7 +1,8 @@
 """A real Celery worker in a process of its own, for the drills that kill one: the
 project's settings from the environment, the stand-in kind (tests/reports/standin.py),
 and, with SLOW_RENDER=seconds, a pause in the middle of each PDF (after its first rows
-are reported), long enough to kill the worker there."""
+are reported), long enough to kill the worker there. WORKER_POOL=prefork (default
+solo) for a pool whose tasks are held to their time limits."""
 
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ if __name__ == "__main__":
     app.worker_main(
         [
             "worker",
-            "--pool=solo",
+            f"--pool={os.environ.get('WORKER_POOL', 'solo')}",
+            "--concurrency=1",
             "--loglevel=INFO",
             "-Q",
             os.environ["CELERY_QUEUE"],
