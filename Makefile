@@ -12,9 +12,10 @@ PORT ?= 8000
 
 help:
 	@echo "make run    - install, migrate, seed a demo programme (empty database only) and serve the app on http://$(HOST):$(PORT)/"
+	@echo "              with a Celery worker and beat beside it (the embedded broker in var/celery/ unless CELERY_BROKER_URL); Ctrl-C stops all"
 	@echo "make test   - install and run the linters, type checks and the whole test suite"
 	@echo "make pytest-sqlite - the test suite on SQLite (the embedded default), PostgreSQL-only tests deselected"
-	@echo "make worker - a Celery worker (needs CELERY_BROKER_URL)"
+	@echo "make worker - a Celery worker on its own (CELERY_BROKER_URL, or the embedded broker with DEBUG=1)"
 	@echo "make lock   - re-pin requirements*.txt from requirements*.in"
 
 $(BIN)/python:
@@ -36,7 +37,7 @@ install-dev: $(VENV)/.installed-dev
 run: export DEBUG ?= 1
 run: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo --if-empty
+	CELERY_TASK_ALWAYS_EAGER=1 $(BIN)/python manage.py seed_demo --if-empty
 	@echo ""
 	@echo "  Wibawa is starting on http://$(HOST):$(PORT)/"
 	@echo "    API docs (Swagger UI): http://$(HOST):$(PORT)/api/docs/"
@@ -44,7 +45,7 @@ run: install
 	@echo "    Health:                http://$(HOST):$(PORT)/api/health/"
 	@echo "    Loan simulator:        POST http://$(HOST):$(PORT)/api/v1/simulations/"
 	@echo ""
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(BIN)/python manage.py runall $(HOST):$(PORT)
 
 test: install-dev lint typecheck pytest
 

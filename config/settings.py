@@ -2,8 +2,8 @@
 
 Every variable, its default and its meaning is listed in README.md ("Configuration").
 The embedded default needs nothing installed: a SQLite file in the project folder and
-Celery tasks run in-process. Set DATABASE_URL and CELERY_BROKER_URL for PostgreSQL and
-Redis.
+Celery's broker and results in files under var/celery/. Set DATABASE_URL and
+CELERY_BROKER_URL for PostgreSQL and Redis.
 """
 
 import sys
@@ -229,24 +229,46 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery -----------------------------------------------------------------------
-# No broker configured: in development (DEBUG) tasks run in-process, eagerly, so the
-# embedded default needs no Redis. With DEBUG off a broker is required, so that no task
-# ever runs inside a web request in production; CELERY_TASK_ALWAYS_EAGER=1 asks for the
-# eager mode explicitly (the test suite does). With a broker, results go to
-# CELERY_RESULT_BACKEND (default: the broker).
+# Tasks always run outside web requests, in a Celery worker, on one of two brokers:
+# * CELERY_BROKER_URL (Redis in production; required when DEBUG is off), results in
+#   CELERY_RESULT_BACKEND (default: the broker);
+# * the embedded broker, development's default (DEBUG on, no CELERY_BROKER_URL): kombu's
+#   filesystem transport and Celery's file-system result backend, folders under
+#   EMBEDDED_BROKER_DIR (var/celery/), for the worker and beat that `make run` starts
+#   beside the web (manage.py runall). Nothing to install; one machine only.
+# CELERY_TASK_ALWAYS_EAGER=1 runs tasks in-process instead (the test suite, and seeding).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=DEBUG and not CELERY_BROKER_URL)
-if not CELERY_BROKER_URL and not CELERY_TASK_ALWAYS_EAGER:
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+if not CELERY_BROKER_URL and not CELERY_TASK_ALWAYS_EAGER and not DEBUG:
     raise ImproperlyConfigured(
         "CELERY_BROKER_URL must be set when DEBUG is off (e.g. redis://host:6379/0): "
         "without a broker tasks would run inside web requests (set DEBUG=1 for development)."
     )
-if not CELERY_BROKER_URL:
+#: Development's embedded broker (see above) is in use.
+EMBEDDED_BROKER = not CELERY_BROKER_URL and not CELERY_TASK_ALWAYS_EAGER
+EMBEDDED_BROKER_DIR = Path(env.str("EMBEDDED_BROKER_DIR", default=str(BASE_DIR / "var" / "celery")))
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+if EMBEDDED_BROKER:
+    # One folder for messages both ways (every process sends and receives), the
+    # exchanges' bindings, and the results (which the close's chord waits on).
+    for folder in ("messages", "control", "results"):
+        (EMBEDDED_BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://localhost/"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(EMBEDDED_BROKER_DIR / "messages"),
+        "data_folder_out": str(EMBEDDED_BROKER_DIR / "messages"),
+        "control_folder": str(EMBEDDED_BROKER_DIR / "control"),
+        "polling_interval": 0.5,
+    }
+elif not CELERY_BROKER_URL:
     # Eager tasks still take a producer: give it the in-memory transport, or kombu looks
     # for AMQP on localhost and logs "No hostname was supplied" at every start.
     CELERY_BROKER_WRITE_URL = "memory://localhost//"
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL or "cache+memory://")
+CELERY_RESULT_BACKEND = env.str(
+    "CELERY_RESULT_BACKEND",
+    default=f"file://{EMBEDDED_BROKER_DIR / 'results'}" if EMBEDDED_BROKER else CELERY_BROKER_URL or "cache+memory://",
+)
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -265,10 +287,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 BROKER_CONNECT_TIMEOUT = env.float("BROKER_CONNECT_TIMEOUT", default=1.0)
 BROKER_SOCKET_TIMEOUT = env.float("BROKER_SOCKET_TIMEOUT", default=5.0)
 CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_CONNECT_TIMEOUT
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "socket_connect_timeout": BROKER_CONNECT_TIMEOUT,
-    "socket_timeout": BROKER_SOCKET_TIMEOUT,
-}
+CELERY_BROKER_TRANSPORT_OPTIONS.update(
+    {"socket_connect_timeout": BROKER_CONNECT_TIMEOUT, "socket_timeout": BROKER_SOCKET_TIMEOUT}
+)
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = BROKER_CONNECT_TIMEOUT
 CELERY_REDIS_SOCKET_TIMEOUT = BROKER_SOCKET_TIMEOUT
@@ -285,7 +306,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Every bank's monthly report and the city's books of the month before, after the close.
     "reports-monthly": {"task": "tasks.reports.reports_monthly", "schedule": crontab(day_of_month=1, hour=2, minute=0)},
     # A document whose worker died goes to the next worker.
-    "reports-sweep": {"task": "tasks.reports.reports_sweep", "schedule": 60.0},
+    "reports-sweep": {
+        "task": "tasks.reports.reports_sweep",
+        "schedule": env.float("REPORTS_SWEEP_SECONDS", default=60.0),
+    },
 }
 #: The address the documents' QR codes and verification links point at (the public site).
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
@@ -314,9 +338,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 
-# Celery events, so Flower (or `celery events`) can watch the workers and tasks.
-CELERY_WORKER_SEND_TASK_EVENTS = True
-CELERY_TASK_SEND_SENT_EVENT = True
+# Celery events, so Flower (or `celery events`) can watch the workers and tasks; not on
+# the embedded broker, where nobody watches and every event would be a file.
+CELERY_WORKER_SEND_TASK_EVENTS = not EMBEDDED_BROKER
+CELERY_TASK_SEND_SENT_EVENT = not EMBEDDED_BROKER
 
 # Security headers (`manage.py check --deploy` passes with DEBUG off; README "Security settings").
 X_FRAME_OPTIONS = "DENY"

@@ -29,6 +29,7 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
@@ -401,6 +402,10 @@ def report_make(*, report_id: int) -> Report | None:
     except TRANSIENT_ERRORS:
         Report.objects.filter(pk=report_id, attempts=attempt).update(status=Report.Status.QUEUED)
         raise
+    except SoftTimeLimitExceeded:
+        logger.error("report %s (%s) stopped at its time limit", report_id, report.kind)
+        _finish(report_id, attempt, status=Report.Status.FAILED, error=_past_time_limit())
+        return Report.objects.get(pk=report_id)
     except Exception as exc:
         logger.exception("report %s (%s) failed", report_id, report.kind)
         message = exc.message if isinstance(exc, ApplicationError) else f"{type(exc).__name__}: {exc}"
@@ -439,6 +444,10 @@ def _finish(report_id: int, attempt: int, **fields: Any) -> bool:
         )
 
 
+def _past_time_limit() -> str:
+    return f"Still running after its time limit ({settings.REPORT_TIME_LIMIT} s); ask for the report again."
+
+
 def _gave_up(attempts: int) -> str:
     return f"The worker making it stopped {attempts} times; ask for the report again."
 
@@ -456,7 +465,7 @@ def reports_sweep() -> dict[str, int]:
         counts["failed"] += Report.objects.filter(status=Report.Status.RUNNING, started_at__lt=overdue).update(
             status=Report.Status.FAILED,
             finished_at=now,
-            error=f"Still running after its time limit ({settings.REPORT_TIME_LIMIT} s); ask for the report again.",
+            error=_past_time_limit(),
         )
         quiet = Report.objects.filter(status=Report.Status.RUNNING, heartbeat_at__lt=stale)
         for report_id, attempts in quiet.filter(attempts__gte=settings.REPORT_MAX_ATTEMPTS).values_list(

@@ -1,7 +1,10 @@
 """Starting the project: a missing variable is named in one line, production never runs
-tasks inside web requests, and the eager mode of development starts without warnings."""
+tasks inside web requests, development sends them to its embedded broker, and the
+in-process mode asked for starts without warnings."""
 
+import json
 import subprocess
+from pathlib import Path
 
 from tests.processes import run_python
 
@@ -39,7 +42,29 @@ def test_production_with_a_broker_starts() -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_development_runs_tasks_in_process_without_a_broker_warning() -> None:
+def test_development_sends_tasks_to_the_embedded_broker_without_a_warning(tmp_path: Path) -> None:
+    script = (
+        "import django; django.setup()\n"
+        "from config.celery import app\n"
+        "assert not app.conf.task_always_eager\n"
+        "@app.task\n"
+        "def add(a, b):\n"
+        "    return a + b\n"
+        "add.delay(1, 2)\n"
+        "print(app.conf.broker_url, app.conf.result_backend)\n"
+    )
+    result = run(["-c", script], DEBUG="1", DJANGO_SETTINGS_MODULE="config.settings", EMBEDDED_BROKER_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"filesystem://localhost/ file://{tmp_path}/results\n"
+    # Sent, not run: a message waits in the folder for the worker `make run` starts.
+    (message,) = (tmp_path / "messages").iterdir()
+    assert message.name.endswith(".wibawa.msg")
+    assert json.loads(message.read_text())["headers"]["task"] == "wibawa.add"
+    assert "WARNING" not in result.stderr, result.stderr
+    assert "No hostname" not in result.stderr
+
+
+def test_tasks_run_in_process_when_asked_without_a_broker_warning() -> None:
     script = (
         "import django; django.setup()\n"
         "from config.celery import app\n"
@@ -50,7 +75,7 @@ def test_development_runs_tasks_in_process_without_a_broker_warning() -> None:
         "assert add.delay(1, 2).get() == 3\n"
         "print('ran')\n"
     )
-    result = run(["-c", script], DEBUG="1", DJANGO_SETTINGS_MODULE="config.settings")
+    result = run(["-c", script], DEBUG="1", DJANGO_SETTINGS_MODULE="config.settings", CELERY_TASK_ALWAYS_EAGER="1")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "ran\n"
     assert "WARNING" not in result.stderr, result.stderr

@@ -323,16 +323,28 @@ def test_a_report_whose_workers_keep_dying_is_failed(programme: Programme, setti
     assert "stopped 3 times" in report.error
 
 
-def test_a_report_running_past_its_time_limit_is_failed(programme: Programme, settings: Any) -> None:
+def test_a_report_running_past_its_time_limit_is_failed_and_can_be_asked_for_again(
+    programme: Programme, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    client = client_for(programme.manager)
     report, _ = report_request(actor=programme.manager, request=ReportRequest(kind="programme", period="2026"))
-    service._claim(report.pk, timezone.now())
+    attempt = service._claim(report.pk, timezone.now())  # a live worker, its heartbeat fresh, far too slow
     Report.objects.filter(pk=report.pk).update(
         started_at=timezone.now() - timedelta(seconds=settings.REPORT_TIME_LIMIT + settings.REPORT_STALE_SECONDS + 1)
     )
-    assert reports_sweep()["failed"] == 1
-    report.refresh_from_db()
-    assert report.status == "failed"
-    assert "time limit" in report.error
+    assert reports_sweep() == {"failed": 1, "requeued": 0, "resent": 0}
+    shown = client.get(f"/api/v1/reports/{report.pk}/").json()
+    assert shown["status"] == "failed"
+    assert "time limit" in shown["error"]
+    # The slow worker finishing after all records nothing over the failure.
+    assert attempt is not None
+    assert service._finish(report.pk, attempt, status="done") is False
+    assert Report.objects.get(pk=report.pk).status == "failed"
+    # Asked for again, it is made afresh (a failed report is never returned to a request).
+    again = ask(client, django_capture_on_commit_callbacks, kind="programme", period="2026")
+    assert again.status_code == 202
+    assert again.json()["id"] != report.pk
+    assert client.get(again.json()["url"]).json()["status"] == "done"
 
 
 def test_a_queued_report_whose_message_was_lost_is_sent_again(
