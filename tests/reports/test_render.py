@@ -145,7 +145,7 @@ def test_csv_and_xlsx_cells_keep_blanks_signs_and_decimals_as_they_are() -> None
     """Table rows go to the csv module as they are: None blank, ints as digits (signed),
     Decimals and dates as str() writes them; XLSX keeps the types."""
     columns = (Column("a"), Column("b", "rupiah"), Column("c", "percent"), Column("d", "date"), Column("e", "int"))
-    rows = [("x, \"y\"", -1_234, Decimal("-1.50"), date(2026, 12, 31), None), (None, 0, Decimal("0.00"), None, 7)]
+    rows = [('x, "y"', -1_234, Decimal("-1.50"), date(2026, 12, 31), None), (None, 0, Decimal("0.00"), None, 7)]
     base = document(rows=1)
     table = Table("Sisa", columns, rows, totals=("Jumlah", -1_234, None, None, 7))
     content = render(Document(kind="x", title="t", period_label="p", meta=base.meta, blocks=(table,)), "csv")
