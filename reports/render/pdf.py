@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
@@ -65,6 +66,8 @@ PADDING = 2.0
 #: From a row's middle down to its text's baseline (reportlab's middle alignment of one
 #: line: half the leading, 1.2 times the size, above the baseline less the size).
 TEXT_DROP = FONT_SIZE - 1.2 * FONT_SIZE / 2
+#: The smallest size (points) a header's label is set at to fit its column.
+HEADER_SMALLEST = 5.5
 #: How many texts a table's font remembers (their widths and PDF strings) at most.
 REMEMBERED = 50_000
 #: Columns whose texts are right-aligned.
@@ -336,7 +339,7 @@ class _Rows(Flowable):
         code = ["BT", f"{document.getInternalFontName(BOLD)} {FONT_SIZE} Tf 1 1 1 rg"]
         add = code.append
         y = top - HEADER_ROW / 2 - TEXT_DROP
-        self._line(add, layout.header, y, bold, document)
+        self._header(add, y, document)
         add(f"{document.getInternalFontName(FONT)} {FONT_SIZE} Tf 0 0 0 rg")
         y = top - HEADER_ROW - ROW_HEIGHT / 2 - TEXT_DROP
         fitted = regular.fitted
@@ -354,6 +357,23 @@ class _Rows(Flowable):
         add("ET")
         canvas.addLiteral("\n".join(code))
         layout.progress(self.start + len(self.rows))
+
+    def _header(self, add: Callable[[str], None], y: float, document: Any) -> None:
+        """The header's labels, bold: a label too wide for its column is set smaller, down
+        to :data:`HEADER_SMALLEST` points, and cut with an ellipsis only if that is still
+        too wide."""
+        bold, name = self.layout.bold, document.getInternalFontName(BOLD)
+        for label, (_formatter, room, left, end, right) in zip(self.layout.header, self.layout.columns, strict=True):
+            width = bold.width(label)
+            if room < width <= room * FONT_SIZE / HEADER_SMALLEST:
+                size = math.floor(FONT_SIZE * room / width * 20) / 20  # to a twentieth of a point below
+                width = width * size / FONT_SIZE
+                shown = bold.shown(label, document).replace(f" {FONT_SIZE} Tf", f" {size} Tf")
+                add(f"{name} {size} Tf 1 0 0 1 {end - width if right else left:.2f} {y:.2f} Tm {shown}")
+                add(f"{name} {FONT_SIZE} Tf")
+            elif label:
+                label, width, shown = bold.fitted(label, room, document)
+                add(f"1 0 0 1 {end - width if right else left:.2f} {y:.2f} Tm {shown}")
 
     def _line(self, add: Callable[[str], None], texts: Sequence[str], y: float, face: _Face, document: Any) -> None:
         """One line of texts already formatted (the header, the totals) in ``face``."""

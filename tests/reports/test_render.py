@@ -228,3 +228,22 @@ def test_an_empty_list_shows_its_title_once_and_its_header() -> None:
     (page,) = pdf_pages(render(plain_document((table,)), "pdf"))
     assert page.count("Tidak ada baris") == 1
     assert re.search(r"Kontrak +Pokok", page)
+
+
+def test_a_label_a_little_too_wide_is_set_smaller_and_a_much_too_wide_one_is_cut() -> None:
+    # Portrait: 515.9 points across; the middle columns are about 46 points wide, 42 of
+    # them for the label, which "Bunga dibayar" in bold at 7 points overruns by 15%.
+    table = Table(
+        "Label",
+        (
+            Column("Kiri", width=1.0),
+            Column("Bunga dibayar", "rupiah", 0.197),
+            Column("Denda yang dibayar bulan ini", "rupiah", 0.197),
+            Column("Kanan", width=1.0),
+        ),
+        [("a", 1, 2, "b")],
+    )
+    (page,) = pdf_pages(render(plain_document((table,)), "pdf"))
+    header = next(line for line in page.splitlines() if "Kiri" in line)
+    assert re.search(r"Kiri +Bunga dibayar +Denda y[a-z ]*\.\.\. +Kanan", header), header
+    assert "Denda yang dibayar bulan ini" not in page
