@@ -5,11 +5,13 @@ issuer) and the footer ("Halaman x dari y" / "Page x of y", the document number,
 it was made, the verification address and code). The first page carries the QR code
 (reportlab's own) of the verification address.
 
-Speed: platypus lays out a Table in time that grows faster than its rows, so a long
-table is cut into page-sized Tables (its title and header repeated on every page), with
-fixed column widths and row heights so nothing is measured, and one table style for
-all. The page count is known only at the end: the canvas keeps each page's state and
-draws the footers when it saves (one layout pass, not two).
+Speed: a table (reports.document.Table) is not a platypus Table, whose layout and
+per-cell drawing cost most of a long list's time, but page-sized parts (its title and
+header repeated on every page) that draw their rows straight onto the canvas: fixed
+column widths and row heights, so nothing is measured but each text's width; each
+column's formatter chosen once; one text object a page. The page count is known only
+at the end: the canvas keeps each page's state and draws the footers when it saves
+(one layout pass, not two).
 """
 
 from __future__ import annotations
@@ -190,14 +192,16 @@ def _widths(block: TableBlock, available: float) -> list[float]:
 
 class _Face:
     """A table's font at :data:`FONT_SIZE`: a text's width and its PDF text-showing
-    operators, remembered (a list repeats its dates, statuses and amounts; at most
-    :data:`REMEMBERED` texts, then it starts again)."""
+    operators, remembered (a list repeats its dates, statuses and amounts), and so is
+    how a text too wide for a column is cut (at most :data:`REMEMBERED` texts of each,
+    then it starts again)."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.face = getFont(name)
         self.widths = self.face.widths  # by the byte in the font's encoding, ASCII's own
         self.known: dict[str, tuple[float, str]] = {}
+        self.cuts: dict[tuple[str, float], tuple[str, float, str]] = {}
 
     def width(self, text: str) -> float:
         if text.isascii():
@@ -235,15 +239,20 @@ class _Face:
         width, shown = known
         if width <= room:
             return text, width, shown
-        low, high = 0, len(text) - 1  # text[:low] + "..." fits (or low is 0); text[:high + 1] + "..." does not
-        while low < high:
-            middle = (low + high + 1) // 2
-            if self.width(text[:middle] + "...") <= room:
-                low = middle
-            else:
-                high = middle - 1
-        cut = text[:low] + "..."
-        return cut, self.width(cut), self.shown(cut, document)
+        done = self.cuts.get((text, room))
+        if done is None:
+            low, high = 0, len(text) - 1  # text[:low] + "..." fits (or low is 0); text[:high + 1] + "..." does not
+            while low < high:
+                middle = (low + high + 1) // 2
+                if self.width(text[:middle] + "...") <= room:
+                    low = middle
+                else:
+                    high = middle - 1
+            cut = text[:low] + "..."
+            if len(self.cuts) >= REMEMBERED:
+                self.cuts.clear()
+            done = self.cuts[(text, room)] = (cut, self.width(cut), self.shown(cut, document))
+        return done
 
 
 class _Layout:
