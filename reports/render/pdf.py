@@ -5,17 +5,21 @@ issuer) and the footer ("Halaman x dari y" / "Page x of y", the document number,
 it was made, the verification address and code). The first page carries the QR code
 (reportlab's own) of the verification address.
 
-Speed: platypus lays out a Table in time that grows faster than its rows, so a long
-table is cut into page-sized Tables (its title and header repeated on every page), with
-fixed column widths and row heights so nothing is measured, and one table style for
-all. The page count is known only at the end: the canvas keeps each page's state and
-draws the footers when it saves (one layout pass, not two).
+Speed: a table (reports.document.Table) is not a platypus Table, whose layout and
+per-cell drawing cost most of a long list's time, but page-sized parts (its title and
+header repeated on every page) that draw their rows straight onto the canvas: fixed
+column widths and row heights, so nothing is measured but each text's width; each
+column's formatter chosen once; one text object a page. The page count is known only
+at the end: the canvas keeps each page's state and draws the footers when it saves
+(one layout pass, not two).
 """
 
 from __future__ import annotations
 
 import io
 import itertools
+import math
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 from xml.sax.saxutils import escape
@@ -28,9 +32,10 @@ from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.rl_accel import escapePDF
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfbase.pdfmetrics import getFont, stringWidth, unicode2T1
 from reportlab.pdfgen import canvas as pdf_canvas
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -47,15 +52,28 @@ from reportlab.platypus import (
 )
 
 from reports import formats
-from reports.document import Chart, Document, Facts, Progress
+from reports.document import Cell, Chart, Document, Facts, Progress
 from reports.document import Paragraph as TextBlock
 from reports.document import Table as TableBlock
-from reports.render.cells import cell_text
+from reports.render.cells import cell_formatter, cell_text
 
 FONT, BOLD = "Helvetica", "Helvetica-Bold"
 FONT_SIZE = 7.0
 ROW_HEIGHT = 10.0
 HEADER_HEIGHT = 22.0
+#: A table's header row (fixed, as every row's height is: nothing is measured).
+HEADER_ROW = HEADER_HEIGHT / 2 + 4
+#: A cell's left and right padding.
+PADDING = 2.0
+#: From a row's middle down to its text's baseline (reportlab's middle alignment of one
+#: line: half the leading, 1.2 times the size, above the baseline less the size).
+TEXT_DROP = FONT_SIZE - 1.2 * FONT_SIZE / 2
+#: The smallest size (points) a header's label is set at to fit its column.
+HEADER_SMALLEST = 5.5
+#: How many texts a table's font remembers (their widths and PDF strings) at most.
+REMEMBERED = 50_000
+#: Columns whose texts are right-aligned.
+RIGHT_KINDS = frozenset({"rupiah", "int", "percent"})
 MARGIN = 14 * mm
 TOP = 26 * mm
 BOTTOM = 20 * mm
@@ -81,19 +99,6 @@ STYLES = {
                            spaceAfter=4),
     "emphasis": ParagraphStyle("emphasis", fontName=BOLD, fontSize=11, leading=14, alignment=TA_LEFT),
 }  # fmt: skip
-BASE_STYLE = [
-    ("FONT", (0, 0), (-1, -1), FONT, FONT_SIZE),
-    ("FONT", (0, 0), (-1, 0), BOLD, FONT_SIZE),
-    ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
-    ("BACKGROUND", (0, 0), (-1, 0), NAVY),
-    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-    ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, ZEBRA]),
-    ("LINEBELOW", (0, 0), (-1, -1), 0.25, GRID),
-    ("LEFTPADDING", (0, 0), (-1, -1), 2),
-    ("RIGHTPADDING", (0, 0), (-1, -1), 2),
-    ("TOPPADDING", (0, 0), (-1, -1), 1),
-    ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
-]
 
 
 class _NumberedCanvas(pdf_canvas.Canvas):
@@ -185,64 +190,226 @@ def _widths(block: TableBlock, available: float) -> list[float]:
     return [available * column.width / total for column in block.columns]
 
 
-def _fit(text: str, width: float, font: str = FONT) -> str:
-    """``text`` cut (with an ellipsis) to fit a cell ``width`` points wide."""
-    room = width - 4
-    if len(text) * FONT_SIZE * 0.5 <= room or stringWidth(text, font, FONT_SIZE) <= room:
-        return text
-    while text and stringWidth(text + "...", font, FONT_SIZE) > room:
-        text = text[:-1]
-    return text + "..."
+class _Face:
+    """A table's font at :data:`FONT_SIZE`: a text's width and its PDF text-showing
+    operators, remembered (a list repeats its dates, statuses and amounts), and so is
+    how a text too wide for a column is cut (at most :data:`REMEMBERED` texts of each,
+    then it starts again)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.face = getFont(name)
+        self.widths = self.face.widths  # by the byte in the font's encoding, ASCII's own
+        self.known: dict[str, tuple[float, str]] = {}
+        self.cuts: dict[tuple[str, float], tuple[str, float, str]] = {}
+
+    def width(self, text: str) -> float:
+        if text.isascii():
+            return sum(map(self.widths.__getitem__, text.encode())) * FONT_SIZE / 1000
+        return float(self.face.stringWidth(text, FONT_SIZE))
+
+    def shown(self, text: str, document: Any) -> str:
+        """``text`` as text-showing operators in this font (the current one): one string
+        in the font's encoding; a character the font cannot show is drawn from its
+        substitution font and this font set again, as reportlab's text objects do."""
+        if text.isascii():
+            return f"({escapePDF(text)}) Tj"
+        parts = unicode2T1(text, [self.face, *self.face.substitutionFonts])
+        shown = []
+        for part, encoded in parts:
+            if part is self.face:
+                shown.append(f"({escapePDF(encoded)}) Tj")
+            else:
+                other = document.getInternalFontName(part.fontName)
+                mine = document.getInternalFontName(self.name)
+                shown.append(f"{other} {FONT_SIZE} Tf ({escapePDF(encoded)}) Tj {mine} {FONT_SIZE} Tf")
+        return " ".join(shown)
+
+    def fitted(self, text: str, room: float, document: Any) -> tuple[str, float, str]:
+        """``text`` on one line, cut with an ellipsis to at most ``room`` points (the
+        longest start of it that fits with the ellipsis: a binary search, as widths only
+        grow with the length); its width and operators."""
+        known = self.known.get(text)
+        if known is None:
+            if "\n" in text:
+                return self.fitted(" ".join(text.split("\n")), room, document)
+            if len(self.known) >= REMEMBERED:
+                self.known.clear()
+            known = self.known[text] = (self.width(text), self.shown(text, document))
+        width, shown = known
+        if width <= room:
+            return text, width, shown
+        done = self.cuts.get((text, room))
+        if done is None:
+            low, high = 0, len(text) - 1  # text[:low] + "..." fits (or low is 0); text[:high + 1] + "..." does not
+            while low < high:
+                middle = (low + high + 1) // 2
+                if self.width(text[:middle] + "...") <= room:
+                    low = middle
+                else:
+                    high = middle - 1
+            cut = text[:low] + "..."
+            if len(self.cuts) >= REMEMBERED:
+                self.cuts.clear()
+            done = self.cuts[(text, room)] = (cut, self.width(cut), self.shown(cut, document))
+        return done
 
 
-def _table_style(block: TableBlock, rows: int, totals: bool) -> TableStyle:
-    commands: list[tuple[Any, ...]] = list(BASE_STYLE)
-    for index, column in enumerate(block.columns):
-        if column.kind in ("rupiah", "int", "percent"):
-            commands.append(("ALIGN", (index, 0), (index, -1), "RIGHT"))
-    if totals:
-        commands += [("FONT", (0, rows), (-1, rows), BOLD, FONT_SIZE), ("LINEABOVE", (0, rows), (-1, rows), 0.8, NAVY)]
-    return TableStyle(commands)
+class _Layout:
+    """What every page of one table shares: each column's formatter (chosen once,
+    :func:`reports.render.cells.cell_formatter`), room for its text, left edge of a
+    left-aligned text, right edge of a right-aligned one (numbers) and whether it is
+    right-aligned; the header's and the totals' texts; the fonts."""
+
+    def __init__(self, block: TableBlock, frame_width: float, language: str, progress: Callable[[int], None]) -> None:
+        widths = _widths(block, frame_width)
+        self.width = sum(widths)
+        lefts = list(itertools.accumulate(widths, initial=0.0))[:-1]
+        formatters = [cell_formatter(column.kind, language) for column in block.columns]
+        self.columns = [
+            (formatter, width - 2 * PADDING, left + PADDING, left + width - PADDING, column.kind in RIGHT_KINDS)
+            for formatter, width, left, column in zip(formatters, widths, lefts, block.columns, strict=True)
+        ]
+        self.header = [column.label for column in block.columns]
+        self.totals = (
+            [formatter(value) for formatter, value in zip(formatters, block.totals, strict=False)]
+            if block.totals is not None
+            else None
+        )
+        self.regular, self.bold = _Face(FONT), _Face(BOLD)
+        self.progress = progress
+
+
+class _Rows(Flowable):
+    """Rows ``start`` onwards of a table under its header (and its totals row when
+    ``totals``), drawn straight onto the canvas: the zebra stripes one path, the header
+    band a rectangle, the rules one path, every cell's text in one text object (fixed
+    row heights, so nothing is measured but each text's width, to right-align numbers
+    and to cut a text that would run into the next column). It looks as reportlab's
+    Table did: the header bold white on navy, every other row shaded, a thin rule below
+    each row, the totals bold under a navy rule. Splits between rows (the header
+    repeated) when a frame has no room for it all."""
+
+    def __init__(self, layout: _Layout, rows: Sequence[Sequence[Cell]], start: int, totals: bool) -> None:
+        super().__init__()
+        self.layout = layout
+        self.rows = rows
+        self.start = start
+        self.totals = totals and layout.totals is not None
+
+    def _lines(self) -> int:
+        return len(self.rows) + (1 if self.totals else 0)
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        self.width = self.layout.width
+        self.height = HEADER_ROW + ROW_HEIGHT * self._lines()
+        return self.width, self.height
+
+    def split(self, available_width: float, available_height: float) -> list[Flowable]:
+        fit = int((available_height - HEADER_ROW) // ROW_HEIGHT)
+        if fit >= self._lines():
+            return [self]
+        fit = min(fit, len(self.rows) - (1 if self.totals else 0))  # the totals keep a row with them
+        if fit < 1:
+            return []
+        return [
+            _Rows(self.layout, self.rows[:fit], self.start, totals=False),
+            _Rows(self.layout, self.rows[fit:], self.start + fit, totals=self.totals),
+        ]
+
+    def draw(self) -> None:
+        layout, canvas = self.layout, self.canv
+        width, top = layout.width, self.height
+        lines = self._lines()
+        canvas.saveState()
+        stripes = canvas.beginPath()
+        for line in range(1, lines, 2):  # a page's rows 0, 2, ... white; 1, 3, ... shaded
+            stripes.rect(0, top - HEADER_ROW - (line + 1) * ROW_HEIGHT, width, ROW_HEIGHT)
+        canvas.setFillColor(ZEBRA)
+        canvas.drawPath(stripes, stroke=0, fill=1)
+        canvas.setFillColor(NAVY)
+        canvas.rect(0, top - HEADER_ROW, width, HEADER_ROW, stroke=0, fill=1)
+        rules = canvas.beginPath()
+        for line in range(lines + 1):
+            y = top - HEADER_ROW - line * ROW_HEIGHT
+            rules.moveTo(0, y)
+            rules.lineTo(width, y)
+        canvas.setStrokeColor(GRID)
+        canvas.setLineWidth(0.25)
+        canvas.drawPath(rules, stroke=1, fill=0)
+        if self.totals:
+            canvas.setStrokeColor(NAVY)
+            canvas.setLineWidth(0.8)
+            canvas.line(0, ROW_HEIGHT, width, ROW_HEIGHT)
+        canvas.restoreState()
+
+        document = canvas._doc
+        regular, bold = layout.regular, layout.bold
+        code = ["BT", f"{document.getInternalFontName(BOLD)} {FONT_SIZE} Tf 1 1 1 rg"]
+        add = code.append
+        y = top - HEADER_ROW / 2 - TEXT_DROP
+        self._header(add, y, document)
+        add(f"{document.getInternalFontName(FONT)} {FONT_SIZE} Tf 0 0 0 rg")
+        y = top - HEADER_ROW - ROW_HEIGHT / 2 - TEXT_DROP
+        fitted = regular.fitted
+        for row in self.rows:
+            at = f" {y:.2f} Tm "
+            for value, (formatter, room, left, end, right) in zip(row, layout.columns, strict=False):
+                text = formatter(value)
+                if text:
+                    text, text_width, shown = fitted(text, room, document)
+                    add(f"1 0 0 1 {end - text_width if right else left:.2f}{at}{shown}")
+            y -= ROW_HEIGHT
+        if self.totals and layout.totals is not None:
+            add(f"{document.getInternalFontName(BOLD)} {FONT_SIZE} Tf")
+            self._line(add, layout.totals, y, bold, document)
+        add("ET")
+        canvas.addLiteral("\n".join(code))
+        layout.progress(self.start + len(self.rows))
+
+    def _header(self, add: Callable[[str], None], y: float, document: Any) -> None:
+        """The header's labels, bold: a label too wide for its column is set smaller, down
+        to :data:`HEADER_SMALLEST` points, and cut with an ellipsis only if that is still
+        too wide."""
+        bold, name = self.layout.bold, document.getInternalFontName(BOLD)
+        for label, (_formatter, room, left, end, right) in zip(self.layout.header, self.layout.columns, strict=True):
+            width = bold.width(label)
+            if room < width <= room * FONT_SIZE / HEADER_SMALLEST:
+                size = math.floor(FONT_SIZE * room / width * 20) / 20  # to a twentieth of a point below
+                width = width * size / FONT_SIZE
+                shown = bold.shown(label, document).replace(f" {FONT_SIZE} Tf", f" {size} Tf")
+                add(f"{name} {size} Tf 1 0 0 1 {end - width if right else left:.2f} {y:.2f} Tm {shown}")
+                add(f"{name} {FONT_SIZE} Tf")
+            elif label:
+                label, width, shown = bold.fitted(label, room, document)
+                add(f"1 0 0 1 {end - width if right else left:.2f} {y:.2f} Tm {shown}")
+
+    def _line(self, add: Callable[[str], None], texts: Sequence[str], y: float, face: _Face, document: Any) -> None:
+        """One line of texts already formatted (the header, the totals) in ``face``."""
+        for text, (_formatter, room, left, end, right) in zip(texts, self.layout.columns, strict=False):
+            if text:
+                text, text_width, shown = face.fitted(text, room, document)
+                add(f"1 0 0 1 {end - text_width if right else left:.2f} {y:.2f} Tm {shown}")
 
 
 def _table(block: TableBlock, frame_width: float, frame_height: float, language: str, progress: Any) -> list[Flowable]:
-    widths = _widths(block, frame_width)
-    header = [_fit(column.label, width, BOLD) for column, width in zip(block.columns, widths, strict=True)]
-    kinds = [column.kind for column in block.columns]
-
-    def texts(row: Any) -> list[str]:
-        return [
-            _fit(cell_text(value, kind, language), width)
-            for value, kind, width in zip(row, kinds, widths, strict=False)
-        ]
-
+    """The table in page-sized parts (:class:`_Rows`), each under its title ("(lanjutan)"
+    on the pages after the first); a long list starts on a page of its own."""
+    layout = _Layout(block, frame_width, language, progress)
     title_height = STYLES["title"].leading + STYLES["title"].spaceBefore + STYLES["title"].spaceAfter
     per_page = max(5, int((frame_height - title_height - HEADER_HEIGHT - 4) // ROW_HEIGHT))
     rows = block.rows
     story: list[Flowable] = []
     if len(rows) + 2 > per_page:
         story.append(PageBreak())  # a long list starts on a page of its own, so every page is whole
-    totals = texts(block.totals) if block.totals is not None else None
-    if not rows:
-        story.append(Paragraph(block.title, STYLES["title"]))
     for start in range(0, max(len(rows), 1), per_page):
-        chunk = [texts(row) for row in rows[start : start + per_page]]
-        if not chunk and start:
-            break
+        chunk = rows[start : start + per_page]
         title = block.title if start == 0 else f"{block.title} {CONTINUED[language]}"
-        data = [header, *chunk]
         last = start + per_page >= len(rows)
-        with_totals = last and totals is not None
-        if with_totals:
-            data.append(totals)  # type: ignore[arg-type]
-        table = Table(
-            data, colWidths=widths, rowHeights=[HEADER_HEIGHT / 2 + 4] + [ROW_HEIGHT] * (len(data) - 1), repeatRows=1
-        )
-        table.setStyle(_table_style(block, len(data) - 1, with_totals))
-        heading = Paragraph(title, STYLES["title"])
+        part = _Rows(layout, chunk, start, totals=last)
+        heading = Paragraph(escape(title), STYLES["title"])
         # A short table stays with its title; a page of rows follows its title on the page.
-        story += [KeepTogether([heading, table])] if len(data) < 20 else [heading, table]
-        progress(start + len(chunk))
+        story += [KeepTogether([heading, part])] if part._lines() < 19 else [heading, part]
         if not last:
             story.append(PageBreak())
     return story

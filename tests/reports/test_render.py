@@ -9,13 +9,26 @@ import io
 import re
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
 
-from reports.document import Chart, Column, Document, DocumentMeta, Fact, Facts, Paragraph, Series, Table
+from reports.document import (
+    Chart,
+    Column,
+    Document,
+    DocumentMeta,
+    Fact,
+    Facts,
+    Paragraph,
+    Series,
+    Table,
+    ValueKind,
+)
 from reports.render import render
+from reports.render.cells import cell_formatter, cell_text
 from tests.reports.reading import pdf_pages, png_pages, qr_codes
 
 URL = "http://127.0.0.1:8000/api/v1/documents/verify/Zq3-abcDEF123456789012345678901234/"
@@ -166,3 +179,98 @@ def test_csv_and_xlsx_cells_keep_blanks_signs_and_decimals_as_they_are() -> None
     assert sheet[1][4] is None
     assert sheet[2] == (None, 0, 0, None, 7)
     assert sheet[3] == ("Jumlah", -1_234, None, None, 7)
+
+
+def plain_document(blocks: tuple[Any, ...], landscape: bool = False) -> Document:
+    meta = DocumentMeta(
+        number="WBW/X/2026/000001",
+        verify_code="Zq3",
+        verify_url=URL,
+        made_at=datetime(2026, 11, 1, 2, 5, tzinfo=ZoneInfo("Asia/Jakarta")),
+    )
+    return Document(kind="x", title="Uji", period_label="Oktober 2026", meta=meta, blocks=blocks, landscape=landscape)
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_a_columns_formatter_writes_what_cell_text_writes(language: str) -> None:
+    values: dict[ValueKind, list[Any]] = {
+        "rupiah": [0, 7, 1_234_567, -1_234, Decimal("1500"), None, True, "n/a"],
+        "int": [0, 12, 1_234_567, -9_876, Decimal("3"), None, "-"],
+        "percent": [Decimal("3.00"), Decimal("3.0"), Decimal("2.505"), 3, Decimal("-1.5"), None, "x"],
+        "date": [
+            date(2026, 1, 15),
+            date(2026, 1, 15),
+            datetime(2026, 2, 3, 4, 5, tzinfo=ZoneInfo("Asia/Jakarta")),
+            None,
+            "kemarin",
+        ],
+        "text": ["Peminjam 1", "", 42, Decimal("3.10"), date(2026, 12, 1), None],
+    }
+    for kind, samples in values.items():
+        formatter = cell_formatter(kind, language)
+        for value in samples + samples:  # twice: what a column remembers is what it wrote
+            assert formatter(value) == cell_text(value, kind, language), (kind, value)
+    assert cell_formatter("rupiah", "id")(1_234_567) == "Rp1.234.567"
+    assert cell_formatter("date", "id")(date(2026, 1, 15)) == "15 Januari 2026"
+
+
+def test_a_text_too_wide_for_its_column_is_cut_and_the_next_column_is_whole() -> None:
+    wide = "W" * 60
+    table = Table(
+        "Potong",
+        (Column("Nama", width=1.0), Column("Sebelah", width=1.0), Column("Jumlah", "rupiah", 1.0)),
+        [(wide, "kanan", 5_000), ("Bú (kurung) \\ 5%", "kiri", -7)],
+        totals=("Jumlah", None, 4_993),
+    )
+    content = render(plain_document((table,)), "pdf")
+    text = pdf_pages(content)[0]
+    assert wide not in text
+    cut = re.search(r"(W+)\.\.\. +kanan +Rp5\.000", text)
+    assert cut, text
+    assert 10 < len(cut.group(1)) < 60
+    assert re.search(r"Bú \(kurung\) \\ 5% +kiri +-Rp7", text), text
+    assert re.search(r"Jumlah +Rp4\.993", text)
+
+
+def test_a_list_that_does_not_fit_below_what_comes_before_goes_on_with_its_header_repeated() -> None:
+    facts = Facts("Ringkasan", tuple(Fact(f"Butir {n}", n * 1_000, "rupiah") for n in range(1, 41)))
+    rows = [(f"BARIS-{n:03d}", n * 1_000) for n in range(1, 41)]
+    table = Table(
+        "Daftar", (Column("Baris"), Column("Nilai", "rupiah")), rows, totals=("Jumlah", sum(r[1] for r in rows))
+    )
+    pages = pdf_pages(render(plain_document((facts, table)), "pdf"))
+    assert len(pages) == 2
+    assert "Butir 40" in pages[0]
+    assert "BARIS-001" in pages[0], "the list starts below the facts"
+    assert "BARIS-040" in pages[1]
+    assert all("Baris" in page and "Nilai" in page for page in pages), "the header on both pages"
+    found = re.findall(r"BARIS-(\d{3}) +Rp([\d.]+)", "".join(pages))
+    assert [(int(n), int(amount.replace(".", ""))) for n, amount in found] == [(n, n * 1_000) for n in range(1, 41)]
+    assert re.search(r"Jumlah +Rp820\.000", pages[1]), "the totals close the list"
+    assert "Rp820.000" not in pages[0]
+
+
+def test_an_empty_list_shows_its_title_once_and_its_header() -> None:
+    table = Table("Tidak ada baris", (Column("Kontrak"), Column("Pokok", "rupiah")), [])
+    (page,) = pdf_pages(render(plain_document((table,)), "pdf"))
+    assert page.count("Tidak ada baris") == 1
+    assert re.search(r"Kontrak +Pokok", page)
+
+
+def test_a_label_a_little_too_wide_is_set_smaller_and_a_much_too_wide_one_is_cut() -> None:
+    # Portrait: 515.9 points across; the middle columns are about 46 points wide, 42 of
+    # them for the label, which "Bunga dibayar" in bold at 7 points overruns by 15%.
+    table = Table(
+        "Label",
+        (
+            Column("Kiri", width=1.0),
+            Column("Bunga dibayar", "rupiah", 0.197),
+            Column("Denda yang dibayar bulan ini", "rupiah", 0.197),
+            Column("Kanan", width=1.0),
+        ),
+        [("a", 1, 2, "b")],
+    )
+    (page,) = pdf_pages(render(plain_document((table,)), "pdf"))
+    header = next(line for line in page.splitlines() if "Kiri" in line)
+    assert re.search(r"Kiri +Bunga dibayar +Denda y[a-z ]*\.\.\. +Kanan", header), header
+    assert "Denda yang dibayar bulan ini" not in page
