@@ -47,6 +47,7 @@ from loans.services.close import (
     close_start,
     loans_close_recompute,
 )
+from loans.services.close.fund_days import fund_days as fund_days_made
 from loans.services.repayments import RepaymentRequest, repayment_post
 from tests.factories import ProductTermsFactory, UserFactory, bank_user, funded_bank, serviced_loan
 
@@ -608,6 +609,45 @@ def test_a_backdated_repayment_recomputes_the_closed_dates_from_its_date(pasar: 
     assert figures(loan)[:5] == (date(2026, 4, 22), "active", 0, 0, 0)
     assert loan.max_days_past_due == 12
     assert installment(loan, 3).penalty_through is None
+
+
+def test_a_backdated_repayment_makes_the_closed_days_fund_days_again(pasar: Bank, jateng: Bank, teller: User) -> None:
+    """The fund days of the dates a backdated repayment recomputes are what a close run
+    after it would write: the day's collections, the outstanding by class, the fund
+    available; later dates' outstanding and fund too. Another bank's are untouched."""
+    loan = new_loan(pasar)
+    new_loan(jateng)
+    pay_through(loan, 2, actor=teller)
+    close_catch_up(until=date(2026, 4, 20))
+    close_catch_up(until=date(2026, 4, 22))
+
+    def days(bank: Bank) -> list[dict[str, Any]]:
+        return [dict(row) for row in FundDay.objects.filter(bank=bank).order_by("business_date").values()]
+
+    def fresh(bank: Bank, day: date) -> dict[str, Any]:
+        (made,) = [vars(row) for row in fund_days_made(day, bank_ids=[bank.pk])]
+        return {key: made[key] for key in ("disbursed", "principal_repaid", "interest_collected",
+                                           "penalty_collected", "outstanding_principal", "outstanding_by_class",
+                                           "available")}  # fmt: skip
+
+    stale = {row["business_date"]: row for row in days(pasar)}
+    others = days(jateng)
+    paid = pay(loan, 3, on=date(2026, 4, 21), actor=teller)  # booked today, dated 04-21
+    loans_close_recompute(loan_ids=[loan.pk], from_date=date(2026, 4, 21))
+
+    now = {row["business_date"]: row for row in days(pasar)}
+    for day in (date(2026, 4, 21), date(2026, 4, 22)):
+        assert {key: now[day][key] for key in fresh(pasar, day)} == fresh(pasar, day)
+        assert now[day]["outstanding_principal"] == stale[day]["outstanding_principal"] - 1_000_000
+        assert now[day]["available"] == stale[day]["available"] + 1_000_000
+        # 12 days late at a BPR is still class 1: the class's outstanding falls by the principal.
+        assert now[day]["outstanding_by_class"]["1"] == stale[day]["outstanding_by_class"]["1"] - 1_000_000
+    assert now[date(2026, 4, 21)]["principal_repaid"] == stale[date(2026, 4, 21)]["principal_repaid"] + 1_000_000
+    assert now[date(2026, 4, 21)]["interest_collected"] == stale[date(2026, 4, 21)]["interest_collected"] + (
+        paid.amount - 1_000_000
+    )
+    assert now[date(2026, 4, 20)] == stale[date(2026, 4, 20)]
+    assert days(jateng) == others
 
 
 def test_recompute_does_nothing_before_any_close_or_after_the_last(pasar: Bank, teller: User) -> None:

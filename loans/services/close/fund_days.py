@@ -5,6 +5,7 @@ collected and has outstanding by class, and the fund it had available (by
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 
@@ -18,23 +19,25 @@ from loans.models import FundDay, Loan, LoanSnapshot, Repayment, RepaymentAlloca
 CLASS_KEYS = ("1", "2", "3", "4", "5")
 
 
-def fund_days(business_date: date) -> list[FundDay]:
-    """Every bank's fund day at ``business_date`` (not saved). ``available`` = the
-    allocations created on or before D (Asia/Jakarta) + principal repaid through D (the
-    bank's counter less what repayments dated after D brought) - principal disbursed
-    through D."""
-    banks = list(Bank.objects.order_by("pk").values_list("pk", "principal_repaid"))
+def fund_days(business_date: date, *, bank_ids: Sequence[int] | None = None) -> list[FundDay]:
+    """Every bank's fund day at ``business_date`` (not saved), or those of ``bank_ids``.
+    ``available`` = the allocations created on or before D (Asia/Jakarta) + principal
+    repaid through D (the bank's counter less what repayments dated after D brought) -
+    principal disbursed through D."""
+    chosen = Bank.objects.all() if bank_ids is None else Bank.objects.filter(pk__in=bank_ids)
+    banks = list(chosen.order_by("pk").values_list("pk", "principal_repaid"))
     bank_ids = [pk for pk, _ in banks]
     next_day = datetime.combine(business_date + timedelta(days=1), clock_time.min, tzinfo=BUSINESS_TIME_ZONE)
     allocated = dict(
-        Allocation.objects.filter(created_at__lt=next_day)
+        Allocation.objects.filter(created_at__lt=next_day, bank_id__in=bank_ids)
         .values("bank")
         .annotate(total=Sum("amount"))
         .values_list("bank", "total")
     )
     lent = {
         bank: (on_day or 0, through or 0)
-        for bank, on_day, through in Loan.objects.values("bank")
+        for bank, on_day, through in Loan.objects.filter(bank_id__in=bank_ids)
+        .values("bank")
         .annotate(
             on_day=Sum("principal", filter=Q(disbursed_on=business_date)),
             through=Sum("principal", filter=Q(disbursed_on__lte=business_date)),
@@ -62,7 +65,7 @@ def fund_days(business_date: date) -> list[FundDay]:
     )
     by_class: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(CLASS_KEYS, 0))
     for bank, grade, total in (
-        LoanSnapshot.objects.filter(business_date=business_date)
+        LoanSnapshot.objects.filter(business_date=business_date, bank_id__in=bank_ids)
         .values("bank_id", "collectibility")
         .annotate(total=Sum("outstanding_principal"))
         .values_list("bank_id", "collectibility", "total")

@@ -157,6 +157,24 @@ def close_chunk(*, run_id: int, low: int, high: int, rules: CloseRules | None = 
     return result
 
 
+def _fund_days_store(days: list[FundDay]) -> None:
+    """Write ``days`` over the banks' fund days of their dates (inserting what is new)."""
+    FundDay.objects.bulk_create(
+        days,
+        update_conflicts=True,
+        unique_fields=["bank", "business_date"],
+        update_fields=[
+            "disbursed",
+            "principal_repaid",
+            "interest_collected",
+            "penalty_collected",
+            "outstanding_principal",
+            "outstanding_by_class",
+            "available",
+        ],
+    )
+
+
 def close_finish(*, run_id: int) -> CloseRun:
     """Finish a run whose chunks are all done: upsert every bank's ``FundDay`` for its
     date and mark it ``done``. A run already done is returned as it is. Raises
@@ -167,20 +185,7 @@ def close_finish(*, run_id: int) -> CloseRun:
             return run
         if run.status != CloseRun.Status.RUNNING:
             raise StateConflict(_("This close did not finish: it failed."), state=run.status)
-        FundDay.objects.bulk_create(
-            fund_days(run.business_date),
-            update_conflicts=True,
-            unique_fields=["bank", "business_date"],
-            update_fields=[
-                "disbursed",
-                "principal_repaid",
-                "interest_collected",
-                "penalty_collected",
-                "outstanding_principal",
-                "outstanding_by_class",
-                "available",
-            ],
-        )
+        _fund_days_store(fund_days(run.business_date))
         run.status = CloseRun.Status.DONE
         run.chunks_done = run.chunks
         run.finished_at = timezone.now()
@@ -234,8 +239,14 @@ def loans_close_recompute(*, loan_ids: Sequence[int], from_date: date) -> None:
     loans' row locks). No penalty is charged. The dates run to the last closed date, or
     to a later date a running close already closed these loans for. The loans'
     snapshots of those dates are rewritten (a loan no longer in scope on a date loses
-    its row, as a fresh close would not write it). Nothing happens when no date was
-    closed from ``from_date`` on."""
+    its row, as a fresh close would not write it), and so are their banks' fund days of
+    the dates already finished (what was collected that day, the outstanding by class,
+    the fund available): as the close would have written them, had the repayment been
+    booked before it. Nothing happens when no date was closed from ``from_date`` on.
+
+    The fund days are made again whole, for the loans' banks only: one aggregate of the
+    day's snapshots per date, so a repayment backdated by a day or two (a bank's
+    overnight feed) costs a few of them and one of the same day none."""
     ids = sorted(set(loan_ids))
     if not ids:
         return
@@ -263,6 +274,10 @@ def loans_close_recompute(*, loan_ids: Sequence[int], from_date: date) -> None:
                 only_closed_since=last_closed is None or day > last_closed,
             )
             close_loans(sql, rules, penalties=False, lock=False)
+        banks = sorted(set(Loan.objects.filter(pk__in=ids).values_list("bank_id", flat=True)))
+        finished = CloseRun.objects.filter(status=CloseRun.Status.DONE, business_date__in=dates)
+        for day in sorted(set(finished.values_list("business_date", flat=True))):
+            _fund_days_store(fund_days(day, bank_ids=banks))
 
 
 # --- reads -----------------------------------------------------------------------------------
