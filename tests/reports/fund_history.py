@@ -59,8 +59,12 @@ def staff(bank: Bank) -> User:
     return User.objects.filter(username=username).first() or bank_user(bank, username=username)
 
 
-def disburse(bank: Bank, terms: ProductTerms, principal: int, on: date, tenor: int = 12) -> Loan:
-    business = BusinessFactory.create(started_on=date(2018, 1, 1))
+def disburse(
+    bank: Bank, terms: ProductTerms, principal: int, on: date, tenor: int = 12, name: str = "", series: str = "F"
+) -> Loan:
+    """A loan of ``principal`` disbursed on ``on`` through the services (a new borrower
+    and business, named ``name`` if given; contract ``KW-<series><n>``)."""
+    business = BusinessFactory.create(started_on=date(2018, 1, 1), **({"name": name} if name else {}))
     application = ApplicationFactory.create(
         business=business,
         borrower=business.borrower,
@@ -69,7 +73,7 @@ def disburse(bank: Bank, terms: ProductTerms, principal: int, on: date, tenor: i
         principal=principal,
         tenor_months=tenor,
         state=Application.State.APPROVED,
-        contract_number=f"KW-F{next(_contracts)}",
+        contract_number=f"KW-{series}{next(_contracts):03d}",
     )
     with business_date_fixed(on):
         application_disburse(actor=staff(bank), application_id=application.pk, disbursed_on=on)

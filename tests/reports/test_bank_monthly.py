@@ -37,18 +37,15 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
 from django.utils import timezone
 from openpyxl import load_workbook
 
 from banks.models import Allocation, Bank
 from borrowers.identity import mask_nik
 from config.clock import BUSINESS_TIME_ZONE, business_date_fixed
-from loans.models import Application, FundDay, Loan, ProductTerms, Repayment, RepaymentAllocation
-from loans.services.applications import application_disburse
+from loans.models import FundDay, Loan, ProductTerms, Repayment, RepaymentAllocation
 from loans.services.close import close_business_date
-from loans.services.repayments import RepaymentRequest, loan_payoff_quote, repayment_post
-from loans.services.schedules import loan_schedules_store
+from loans.services.repayments import loan_payoff_quote
 from loans.services.write_off import loan_write_off
 from reports.document import Document, DocumentMeta, Facts, Table, no_progress
 from reports.kinds import ReportParams, ReportRefused
@@ -57,15 +54,15 @@ from reports.periods import month_period, parse_period
 from reports.render import render
 from reports.selectors.bank_monthly import COLUMN, STATUSES, loan_rows, masked_nik_sql
 from reports.selectors.fund import fund_flows
-from tests.factories import ApplicationFactory, BusinessFactory, ProductFactory, ProductTermsFactory, bank_user
+from tests.factories import ProductFactory, ProductTermsFactory
 from tests.loans import conftest as loans_conftest
 from tests.loans.conftest import Programme
+from tests.reports import fund_history
+from tests.reports.fund_history import pay
 from tests.reports.reading import pdf_pages, png_pages
 
 pytestmark = pytest.mark.django_db
 programme = loans_conftest.programme
-_references = itertools.count(1)
-_contracts = itertools.count(1)
 AUGUST, SEPTEMBER = parse_period("2026-08"), parse_period("2026-09")
 
 
@@ -76,39 +73,8 @@ class History:
     loans: dict[str, Loan]
 
 
-def staff(bank: Bank) -> User:
-    username = f"disburser-{bank.code.lower()}"
-    return User.objects.filter(username=username).first() or bank_user(bank, username=username)
-
-
 def disburse(bank: Bank, terms: ProductTerms, principal: int, on: date, tenor: int = 12, name: str = "") -> Loan:
-    business = BusinessFactory.create(started_on=date(2018, 1, 1), **({"name": name} if name else {}))
-    application = ApplicationFactory.create(
-        business=business,
-        borrower=business.borrower,
-        bank=bank,
-        terms=terms,
-        principal=principal,
-        tenor_months=tenor,
-        state=Application.State.APPROVED,
-        contract_number=f"KW-M{next(_contracts):03d}",
-    )
-    with business_date_fixed(on):
-        application_disburse(actor=staff(bank), application_id=application.pk, disbursed_on=on)
-        loan = Loan.objects.get(application=application)
-        loan_schedules_store(loan_ids=[loan.pk])
-    loan.refresh_from_db()
-    return loan
-
-
-def pay(loan: Loan, amount: int, on: date) -> Repayment:
-    with business_date_fixed(on):
-        repayment, _replay = repayment_post(
-            actor=staff(loan.bank),
-            loan_id=loan.pk,
-            request=RepaymentRequest(amount, on, "teller", f"M{next(_references)}"),
-        )
-    return repayment
+    return fund_history.disburse(bank, terms, principal, on, tenor, name=name, series="M")
 
 
 def pay_due_in(loan: Loan, first: date, last: date) -> None:
