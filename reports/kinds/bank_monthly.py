@@ -242,11 +242,11 @@ class LoanColumn:
 
 
 LOAN_COLUMNS: tuple[LoanColumn, ...] = (
-    LoanColumn("contract_number", "text", 1.25, "both"),
+    LoanColumn("contract_number", "text", 1.65, "both"),  # "PASAR/KW/2026/0128" whole at 7 pt
     LoanColumn("contract_date", "date", 1.45, "terms"),
-    LoanColumn("borrower", "text", 1.9, "terms"),
+    LoanColumn("borrower", "text", 1.75, "terms"),
     LoanColumn("nik", "text", 1.55, "terms"),
-    LoanColumn("business", "text", 1.7, "terms"),
+    LoanColumn("business", "text", 1.45, "terms"),
     LoanColumn("kecamatan", "text", 1.45, "terms"),
     LoanColumn("principal", "rupiah", 1.35, "terms"),
     LoanColumn("tenor", "int", 0.5, "terms"),
