@@ -65,6 +65,16 @@ BANKS = (
     ("JATENG", "Bank Jateng", "commercial", 0.35),
     ("ARTHA", "BPR Artha Semarang", "bpr", 0.15),
 )
+#: The tables the portfolio is written into, parents first.
+PORTFOLIO_TABLES = (
+    "borrowers_borrower",
+    "borrowers_business",
+    "loans_application",
+    "loans_loan",
+    "loans_installment",
+    "loans_repayment",
+    "loans_repaymentallocation",
+)
 PENALTY_GRACE_DAYS = 7
 PENALTY_CAP_PERCENT = "10"
 PG_EPOCH = np.datetime64("2000-01-01", "D")
@@ -660,15 +670,7 @@ def setup(loans: int, day: date, seed: int, penalty: str | None, history_days: i
         cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
         cursor.execute("SET LOCAL synchronous_commit = off")
         rebuild: list[str] = []
-        for table in (
-            "loans_repaymentallocation",
-            "loans_repayment",
-            "loans_installment",
-            "loans_loan",
-            "loans_application",
-            "borrowers_business",
-            "borrowers_borrower",
-        ):
+        for table in reversed(PORTFOLIO_TABLES):
             rebuild = without_indexes(cursor, table) + rebuild
         for first in range(0, loans, LOAN_BLOCK):
             count = min(LOAN_BLOCK, loans - first)
@@ -679,15 +681,7 @@ def setup(loans: int, day: date, seed: int, penalty: str | None, history_days: i
         print("  building indexes and foreign keys", flush=True)
         for statement in rebuild:
             cursor.execute(statement)
-        for table in (
-            "borrowers_borrower",
-            "borrowers_business",
-            "loans_application",
-            "loans_loan",
-            "loans_installment",
-            "loans_repayment",
-            "loans_repaymentallocation",
-        ):
+        for table in PORTFOLIO_TABLES:
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")  # noqa: S608
     for index, bank in enumerate(banks):
         allocated = context["lent"][index] + 10**12
@@ -930,19 +924,7 @@ def main() -> None:
         started = time.perf_counter()
         expected = setup(args.loans, day, args.seed, args.penalty, args.history_days, args.loan_fillfactor)
         print(f"  written in {time.perf_counter() - started:.0f} s; VACUUM ANALYZE ...", flush=True)
-        vacuum(
-            [
-                "borrowers_borrower",
-                "borrowers_business",
-                "loans_application",
-                "loans_loan",
-                "loans_installment",
-                "loans_repayment",
-                "loans_repaymentallocation",
-                "banks_bank",
-                "banks_allocation",
-            ]
-        )
+        vacuum([*PORTFOLIO_TABLES, "banks_bank", "banks_allocation"])
         print(f"  set up in {time.perf_counter() - started:.0f} s", flush=True)
 
     with celery_worker(args.workers) if args.workers else nullcontext() as worker:

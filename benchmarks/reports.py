@@ -64,17 +64,7 @@ def setup(loans: int, end: date) -> None:
     started = time.perf_counter()
     print(f"setting up {loans:,} loans at one bank for the month ending {end} ...", flush=True)
     close_bench.setup(loans, end, SEED, None, 31, None)
-    close_bench.vacuum(
-        [
-            "borrowers_borrower",
-            "borrowers_business",
-            "loans_application",
-            "loans_loan",
-            "loans_installment",
-            "loans_repayment",
-            "loans_repaymentallocation",
-        ]
-    )
+    close_bench.vacuum(list(close_bench.PORTFOLIO_TABLES))
     print(f"  written in {time.perf_counter() - started:.0f} s; closing {month_end_before(end)} and {end}", flush=True)
     for day in (month_end_before(end), end):
         close_bench.close_in_process(day)
