@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
+from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
@@ -93,9 +94,16 @@ def _authenticate(request: Request, data: Any) -> Any:
     password. A success resets the account's count."""
     serializer = CredentialsSerializer(data=data)
     serializer.is_valid(raise_exception=True)
-    username = serializer.validated_data["username"]
+    return credentials_authenticate(request._request, **serializer.validated_data)
+
+
+def credentials_authenticate(request: HttpRequest, username: str, password: str) -> Any:
+    """The user ``username`` and ``password`` name, for the API and the sign-in page
+    alike: :class:`ApplicationError` (the message on ``password``) for a wrong username
+    or password, counted against the account; :class:`AccountLocked` while the account
+    is locked out, even for the right password. A success resets the account's count."""
     _refuse_if_locked(username)
-    user = authenticate(request._request, **serializer.validated_data)
+    user = authenticate(request, username=username, password=password)
     if user is None:
         _failed_login(username)
         raise ApplicationError(

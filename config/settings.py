@@ -43,12 +43,14 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_htmx",
     "borrowers",
     "banks",
     "loans",
     "audit",
     "reports",
     "tasks",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -62,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -78,6 +81,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "web.nav.navigation",
             ],
         },
     },
@@ -205,6 +210,14 @@ LOGIN_THROTTLE = env.str("LOGIN_THROTTLE", default="30/min")
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
 REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
+
+#: Pages: where a stranger signs in, and how long a signed-in person may stay idle
+#: (SESSION_IDLE_SECONDS; every request starts the time again).
+LOGIN_URL = "web:login"
+SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+#: The language a person chose is remembered in this cookie for a year.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Wibawa API",

@@ -1,6 +1,5 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.apis import HealthApi
@@ -16,6 +15,6 @@ urlpatterns = [
     path("api/v1/", include("audit.urls")),
     path("api/v1/", include("reports.urls")),
     path("admin/", admin.site.urls),
-    # No web pages yet: the root leads to the API docs.
-    path("", RedirectView.as_view(pattern_name="docs"), name="home"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("web.urls")),
 ]

@@ -1,0 +1,1 @@
+"""Page views, one module per area: public, borrower, office, bank, manager, accounts."""

@@ -1,0 +1,5 @@
+"""Pages of the accounts area."""
+
+from django.urls import URLPattern
+
+urls: list[URLPattern] = []
