@@ -39,11 +39,13 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	CELERY_TASK_ALWAYS_EAGER=1 $(BIN)/python manage.py seed_demo --if-empty
 	@echo ""
-	@echo "  Wibawa is starting on http://$(HOST):$(PORT)/"
+	@echo "  Wibawa is starting. Home page: http://$(HOST):$(PORT)/"
+	@echo "    Sign in:               http://$(HOST):$(PORT)/login/  (demo logins above, password wibawa-demo)"
+	@echo "    Loan simulator:        http://$(HOST):$(PORT)/simulator/"
 	@echo "    API docs (Swagger UI): http://$(HOST):$(PORT)/api/docs/"
 	@echo "    OpenAPI schema:        http://$(HOST):$(PORT)/api/schema/"
 	@echo "    Health:                http://$(HOST):$(PORT)/api/health/"
-	@echo "    Loan simulator:        POST http://$(HOST):$(PORT)/api/v1/simulations/"
+	@echo "    Simulator API:         POST http://$(HOST):$(PORT)/api/v1/simulations/"
 	@echo ""
 	$(BIN)/python manage.py runall $(HOST):$(PORT)
 
