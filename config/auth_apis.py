@@ -18,6 +18,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
+from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,6 +27,7 @@ from rest_framework.views import APIView
 from config import api
 from config.api import FixedWindowThrottle, guard_count_hit, guard_delete, guard_get, guard_set
 from config.auth_services import login_lockout_record, token_issue, token_revoke
+from config.authentication import token_expires_at
 from config.errors import ApplicationError, ErrorSerializer
 from config.roles import bank_id_of, borrower_id_of, roles_of
 
@@ -134,9 +136,10 @@ WHOAMI_EXAMPLES = [
 
 
 class TokenApi(APIView):
-    """``POST auth/token/`` with ``{"username", "password"}`` answers ``{"token": ...}``:
-    send it as ``Authorization: Token <token>``. The same user always gets the same
-    token until it is revoked (``DELETE auth/token/revoke/``)."""
+    """``POST auth/token/`` with ``{"username", "password"}`` answers ``{"token": ...,
+    "expires_at": ...}``: send it as ``Authorization: Token <token>``. The same user gets
+    the same token until it expires (``API_TOKEN_TTL_DAYS``) or is revoked (``DELETE
+    auth/token/revoke/``); then a new one."""
 
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
@@ -144,6 +147,7 @@ class TokenApi(APIView):
 
     class OutputSerializer(serializers.Serializer):
         token = serializers.CharField()
+        expires_at = serializers.DateTimeField(help_text="When the token stops being accepted (API_TOKEN_TTL_DAYS).")
 
         class Meta:
             ref_name = "Token"
@@ -157,7 +161,8 @@ class TokenApi(APIView):
     )
     def post(self, request: Request) -> Response:
         user = _authenticate(request, request.data)
-        return Response({"token": token_issue(user=user)})
+        key = token_issue(user=user)
+        return Response({"token": key, "expires_at": token_expires_at(Token.objects.get(key=key))})
 
 
 class TokenRevokeApi(APIView):

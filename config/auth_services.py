@@ -9,14 +9,21 @@ from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from audit.services import audit_record
+from config.authentication import token_expired
 
 
 @transaction.atomic
 def token_issue(*, user: Any) -> str:
-    """The user's API token: the one they have, or a new one (audited: the user got a
-    credential). The key itself is never recorded."""
+    """The user's API token: the one they have, or a new one when they have none or
+    theirs expired (audited: the user got a credential). The key itself is never recorded."""
     token, created = Token.objects.get_or_create(user=user)
-    if created:
+    if not created and token_expired(token):
+        token.delete()
+        token = Token.objects.create(user=user)
+        audit_record(
+            actor=user, action="token_issue", subject=user, after={"api_token": "issued"}, note="the last one expired"
+        )
+    elif created:
         audit_record(actor=user, action="token_issue", subject=user, after={"api_token": "issued"})
     return str(token.key)
 

@@ -183,7 +183,7 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "config.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -209,6 +209,8 @@ LOGIN_THROTTLE = env.str("LOGIN_THROTTLE", default="30/min")
 #: the account for LOGIN_LOCKOUT_SECONDS (every address; a success resets the count).
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+#: Days an API token is accepted after it was issued; then POST auth/token/ issues a new one.
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=90)
 REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
 
 #: Pages: where a stranger signs in, and how long a signed-in person may stay idle
