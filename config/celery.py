@@ -4,8 +4,16 @@ tasks live in the ``tasks`` package (listed in CELERY_IMPORTS)."""
 import os
 
 from celery import Celery
+from celery.signals import before_task_publish, task_postrun, task_prerun
+
+from config.logs import adopt_request_id, carry_request_id, drop_request_id
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("wibawa")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+
+# The request id follows a request into the tasks it sends (config/logs.py).
+before_task_publish.connect(carry_request_id, weak=False)
+task_prerun.connect(adopt_request_id, weak=False)
+task_postrun.connect(drop_request_id, weak=False)

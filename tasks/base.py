@@ -33,6 +33,10 @@ class WibawaTask(Task):
     retry_jitter = True
     max_retries = 5
 
+    def before_start(self, task_id: str, args: Any, kwargs: Any) -> None:
+        # Names the task, never its arguments; the line carries the sending request's id.
+        logger.info("task %s[%s] started", self.name, task_id)
+
     def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         logger.error("task %s[%s] failed for good: %r (args=%r kwargs=%r)", self.name, task_id, exc, args, kwargs)
 
