@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "django_prometheus",
     "borrowers",
     "banks",
     "loans",
@@ -56,6 +57,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "config.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -69,6 +71,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -215,6 +218,11 @@ LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
 #: Days an API token is accepted after it was issued; then POST auth/token/ issues a new one.
 API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=90)
 REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
+
+#: Who may read /metrics (config/metrics.py): a bearer of METRICS_TOKEN, or a request from
+#: one of METRICS_ALLOWED_IPS that came through no proxy (comma-separated; empty: none).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = frozenset(env.list("METRICS_ALLOWED_IPS", default=[]))
 
 #: Pages: where a stranger signs in, and how long a signed-in person may stay idle
 #: (SESSION_IDLE_SECONDS; every request starts the time again).
