@@ -8,16 +8,20 @@ A 500 is always a bug.
 """
 
 import re
+import sys
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, overload
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.db.models import Choices
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from django.views import defaults
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
@@ -245,3 +249,27 @@ class ApiErrorShapeMiddleware:
             if header in response:
                 shaped[header] = response[header]
         return shaped
+
+
+#: Errors that mean the database is not answering (restarting, failing over, out of
+#: connections) rather than a bug: the request may simply be tried again.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+#: Seconds a client is asked to wait before trying again while the database is away.
+RETRY_AFTER_SECONDS = 5
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: the answer when serving a request raised. The database not
+    answering is not a bug: 503 with ``Retry-After``, in the error shape under ``/api/``
+    and a plain page elsewhere (made without the database). Anything else is a bug: 500.
+    (With ``DEBUG`` on, Django shows its debug page instead.)"""
+    if not isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE):
+        return defaults.server_error(request)
+    message = str(_("The service is briefly unavailable: its database is not answering. Try again in a moment."))
+    response: HttpResponse
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"message": message, "errors": {}}, status=503)
+    else:
+        response = HttpResponse(loader.render_to_string("503.html", {"message": message}), status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

@@ -20,3 +20,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("web.urls")),
 ]
+
+# The database not answering is 503 with Retry-After, not 500 (config/errors.py).
+handler500 = "config.errors.server_error"
