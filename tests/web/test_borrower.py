@@ -321,3 +321,11 @@ def test_the_page_needs_a_bounded_number_of_queries(
     assert html.count('class="nowrap"') == 36
     with django_assert_max_num_queries(HOME_QUERIES):
         assert client.get(f"/me/loans/{world.loan.pk}/").status_code == 200
+
+
+def test_a_loan_whose_schedule_is_still_computed_says_so(world: World) -> None:
+    Loan.objects.filter(pk=world.loan.pk).update(schedule_status=Loan.ScheduleStatus.PENDING)
+    page = text(signed_in(world.user).get("/me/").content.decode())
+    assert "Jadwal angsuran Anda sedang disiapkan." in page
+    assert "terlambat" not in page
+    assert "Untuk melunasi" not in page
