@@ -101,9 +101,7 @@ def test_repeated_wrong_passwords_lock_the_page_sign_in_as_they_lock_the_api(cli
     UserFactory.create(username="locked-mgr", role=Role.MANAGER)  # a name no other test's guesses counted
     for _ in range(3):
         assert client.post("/login/", {"username": "locked-mgr", "password": "nope"}).status_code == 200
-    locked = client.post(
-        "/login/", {"username": "locked-mgr", "password": "pass-for-tests"}, HTTP_ACCEPT_LANGUAGE="en"
-    )
+    locked = client.post("/login/", {"username": "locked-mgr", "password": "pass-for-tests"}, HTTP_ACCEPT_LANGUAGE="en")
     assert locked.status_code == 429
     assert "Too many failed logins for this account" in locked.content.decode()
     assert "_auth_user_id" not in client.session
