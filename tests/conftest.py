@@ -20,7 +20,9 @@ def pytest_report_header() -> list[str]:
     def state(service: Service) -> str:
         return "yes" if service.available else f"no ({service.error})"
 
-    return [f"services: PostgreSQL {state(POSTGRES)}; Redis {state(REDIS)}"]
+    from tests.web.e2e.browser import SCREENSHOTS
+
+    return [f"services: PostgreSQL {state(POSTGRES)}; Redis {state(REDIS)}", f"browser screenshots: {SCREENSHOTS}"]
 
 
 @pytest.hookimpl(trylast=True)  # after -m and -k have deselected
