@@ -115,8 +115,15 @@ def simulator(request: PageRequest) -> HttpResponse:
 
 
 class SignInForm(forms.Form):
-    username = forms.CharField(label=_("Username"), max_length=150)
-    password = forms.CharField(label=_("Password"), max_length=128, strip=False, widget=forms.PasswordInput)
+    username = forms.CharField(
+        label=_("Username"), max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username"})
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
 
 
 def _safe_next(request: HttpRequest) -> str | None:
