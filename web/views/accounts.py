@@ -60,7 +60,7 @@ def _bank_field(request: HttpRequest) -> forms.ModelChoiceField[Bank]:
         queryset=bank_visible(user=request.user).order_by("code"),
         to_field_name="code",
         required=False,
-        empty_label=_("(none: not bank staff)"),
+        empty_label=_("(none)"),
         help_text=_("Bank staff only."),
     )
 
