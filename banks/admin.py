@@ -90,7 +90,9 @@ class AllocationAdmin(admin.ModelAdmin):
 @admin.register(BankStaff)
 class BankStaffAdmin(admin.ModelAdmin):
     """Adding staff puts the user in the ``bank_staff`` group too. A user works for
-    one bank (the form refuses a second)."""
+    one bank (the form refuses a second). Moving staff to another bank, or ending their
+    work for a bank, is the manager's reassign (the staff page or ``users/{id}/reassign/``,
+    audited): here a row is never changed or deleted."""
 
     list_display = ("user", "bank")
     list_filter = ("bank",)
@@ -98,6 +100,9 @@ class BankStaffAdmin(admin.ModelAdmin):
     autocomplete_fields = ("user",)
 
     def has_change_permission(self, request: HttpRequest, obj: BankStaff | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: BankStaff | None = None) -> bool:
         return False
 
     def save_model(self, request: HttpRequest, obj: BankStaff, form: Any, change: bool) -> None:

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "reports",
     "tasks",
     "web",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -251,6 +252,7 @@ SPECTACULAR_SETTINGS = {
         "RepaymentChannelEnum": "loans.models.Repayment.Channel",
         "ReportKindEnum": "reports.models.Report.Kind",
         "ReportStatusEnum": "reports.models.Report.Status",
+        "StaffRoleEnum": "accounts.models.StaffRole",
     },
 }
 

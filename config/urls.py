@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/", include("loans.urls")),
     path("api/v1/", include("audit.urls")),
     path("api/v1/", include("reports.urls")),
+    path("api/v1/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("web.urls")),

@@ -134,6 +134,9 @@ READS: dict[str, tuple[int, ...]] = {
     "reports/{programme_report}/": (401, 200, 404, 404, 404, 200, 200),
     "reports/{programme_report}/download/": (401, 409, 404, 404, 404, 409, 409),
     "documents/verify/not-a-code/": (404, 404, 404, 404, 404, 404, 404),
+    "users/": (401, 403, 403, 403, 403, 403, 200),
+    "users/{officer}/": (401, 403, 403, 403, 403, 403, 200),
+    "users/{borrower_user}/": (401, 403, 403, 403, 403, 403, 404),
 }
 
 # (method, endpoint, body) -> expected status per role. Bodies are valid for the
@@ -153,6 +156,13 @@ WRITES: dict[tuple[str, str], tuple[int, ...]] = {
     ("post", "reports/?body=statement"): (401, 202, 202, 404, 202, 202, 202),
     ("post", "reports/?body=programme"): (401, 202, 403, 403, 403, 202, 202),
     ("post", "reports/?body=city_books_pasar"): (401, 202, 202, 404, 403, 202, 202),
+    ("post", "users/"): (401, 403, 403, 403, 403, 403, 201),
+    ("post", "users/activation-codes/"): (401, 201, 403, 403, 403, 403, 403),
+    ("post", "users/{jateng_staff}/deactivate/"): (401, 403, 403, 403, 403, 403, 200),
+    ("post", "users/{jateng_staff}/reactivate/"): (401, 403, 403, 403, 403, 403, 400),
+    ("post", "users/{jateng_staff}/reassign/"): (401, 403, 403, 403, 403, 403, 200),
+    ("post", "users/{jateng_staff}/tokens/revoke/"): (401, 403, 403, 403, 403, 403, 200),
+    ("post", "users/me/password/"): (401, 400, 400, 400, 400, 400, 400),
 }
 BODIES: dict[str, dict[str, Any]] = {
     "applications/{a2}/credit_check/": {"result": "clean", "notes": ""},
@@ -162,6 +172,10 @@ BODIES: dict[str, dict[str, Any]] = {
     "banks/PASAR/allocations/": {"year": 2026, "amount": 1_000_000, "note": ""},
     "loans/{loan}/repayments/": {"amount": 1_000, "channel": "teller", "reference": "M-1"},
     "loans/{loan}/deferrals/": {"months": 3, "mode": "principal_and_interest", "reason": "Pasar direnovasi"},
+    "users/": {"username": "new-auditor", "role": "auditor"},
+    "users/activation-codes/": {"borrower": "{b2}"},
+    "users/{jateng_staff}/reassign/": {"role": "bank_staff", "bank": "PASAR"},
+    "users/me/password/": {"old_password": "not-the-password", "new_password": "Kebun-Mangga-2026"},
     "reports/?body=statement": {"kind": "borrower_statement", "loan": "{loan}", "refresh": True},
     "reports/?body=programme": {"kind": "programme", "period": "2026-Q1", "refresh": True},
     "reports/?body=city_books_pasar": {"kind": "city_books", "period": "2026-Q1", "bank": "PASAR", "refresh": True},
@@ -190,6 +204,9 @@ def path_for(world: World, template: str) -> str:
         loan=world.loan.pk,
         statement=world.statement,
         programme_report=world.programme_report,
+        officer=getattr(world.users["officer"], "pk", None),
+        borrower_user=getattr(world.users["borrower"], "pk", None),
+        jateng_staff=getattr(world.users["jateng_staff"], "pk", None),
     )
 
 
@@ -207,6 +224,8 @@ def test_writes(api_client: APIClient, world: World, method: str, endpoint: str,
     body = dict(BODIES.get(endpoint, {}))
     if endpoint == "applications/":
         body = {"borrower": world.b2.pk, "bank": "JATENG", "principal": 1_000_000, "tenor_months": 12}
+    if body.get("borrower") == "{b2}":
+        body["borrower"] = world.b2.pk
     if body.get("loan") == "{loan}":
         body["loan"] = world.loan.pk
     if endpoint == "loans/{loan}/repayments/":

@@ -88,6 +88,9 @@ def _existing_objects() -> dict[str, Any]:
         "repayment_id": repayment.pk,
         "report_id": report.pk,
         "deferral_id": deferral.pk if deferral else 1,
+        # A member of staff neither role sending the requests is (deactivating or
+        # reassigning them leaves the run's users as they were).
+        "user_id": User.objects.get(username="officer2").pk,
     }
 
 
@@ -123,7 +126,9 @@ def _run_operation(
                 if isinstance(failure, KeyboardInterrupt):
                     raise
                 failures.setdefault(f"{label}, {role})", _summary(failure))
-            # DELETE auth/token/revoke/ revokes the token the run uses: give it back.
+            # DELETE auth/token/revoke/ revokes the token the run uses, and a generated
+            # user id may name a user of the run (deactivated, its token revoked): give them back.
+            User.objects.filter(pk__in=[token.user_id for token in tokens]).update(is_active=True)
             for token in tokens:
                 Token.objects.get_or_create(user=token.user, defaults={"key": token.key})
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 import loans.services
 import reports.services
+from accounts import services as accounts
 from audit.models import AuditEntry
 from banks.models import Bank
 from banks.services import allocation_create, bank_create, bank_staff_add, bank_update
@@ -46,6 +47,14 @@ pytestmark = pytest.mark.django_db
 
 #: service -> (action, subject type) of the row it writes.
 AUDITED: dict[str, tuple[str, str]] = {
+    "accounts.services.activation_code_issue": ("activation_code_issue", "user"),
+    "accounts.services.account_activate": ("account_activate", "user"),
+    "accounts.services.password_change": ("password_change", "user"),
+    "accounts.services.staff_create": ("staff_create", "user"),
+    "accounts.services.staff_deactivate": ("staff_deactivate", "user"),
+    "accounts.services.staff_reactivate": ("staff_reactivate", "user"),
+    "accounts.services.staff_reassign": ("staff_reassign", "user"),
+    "accounts.services.staff_tokens_revoke": ("staff_tokens_revoke", "user"),
     "banks.services.bank_create": ("bank_create", "bank"),
     "banks.services.bank_update": ("bank_update", "bank"),
     "banks.services.allocation_create": ("allocation_create", "allocation"),
@@ -89,6 +98,7 @@ AUDITED: dict[str, tuple[str, str]] = {
 
 #: Public functions of the service modules that write no row of their own, and why.
 NOT_AUDITED: dict[str, str] = {
+    "accounts.services.code_normalized": "pure",
     "banks.services.bank_fund_draw": "part of a disbursement, which is audited",
     "banks.services.bank_fund_repaid": "part of a repayment or reversal, which is audited",
     "banks.services.bank_code_errors": "a read: checks a bank code, writes nothing",
@@ -144,7 +154,7 @@ def service_modules() -> list[str]:
         for services in (loans.services, reports.services)
         for module in pkgutil.walk_packages(services.__path__, f"{services.__name__}.")
     ]
-    return ["banks.services", "borrowers.services", "config.auth_services", *package]
+    return ["accounts.services", "banks.services", "borrowers.services", "config.auth_services", *package]
 
 
 def public_functions() -> set[str]:
@@ -250,6 +260,17 @@ def test_every_writing_service_leaves_its_audit_row() -> None:
     walk(token_issue, login, user=login)
     walk(token_revoke, login, user=login)
     walk(login_lockout_record, None, username="sri", failures=10, locked_until=timezone.now())
+
+    # Accounts: the borrower's activation code and password, the manager's staff.
+    issued = walk(accounts.activation_code_issue, officer, actor=officer, borrower=borrower)
+    walk(accounts.account_activate, login, username="sri", code=issued.code, password="Kebun-Mangga-2026")
+    login.refresh_from_db()
+    walk(accounts.password_change, login, user=login, old_password="Kebun-Mangga-2026", new_password="Pasar-Johar-77")
+    member, _code = walk(accounts.staff_create, manager, actor=manager, username="dewi", role="auditor")
+    walk(accounts.staff_deactivate, manager, actor=manager, user=member)
+    walk(accounts.staff_reactivate, manager, actor=manager, user=member)
+    walk(accounts.staff_reassign, manager, actor=manager, user=member, role="bank_staff", bank=bank)
+    walk(accounts.staff_tokens_revoke, manager, actor=manager, user=member)
 
     # The application workflow to a loan, and two that end without one.
     def draft() -> Application:
