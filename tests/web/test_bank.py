@@ -447,3 +447,24 @@ def test_the_application_page_reads_in_a_bounded_number_of_queries(
     staff = signed_in(client, programme.pasar_staff)
     with django_assert_max_num_queries(10):
         assert staff.get(f"/bank/applications/{application.pk}/").status_code == 200
+
+
+def test_the_deferrals_and_reports_pages_read_in_a_bounded_number_of_queries(
+    client: Client, programme: Programme, django_assert_max_num_queries: Any
+) -> None:
+    staff = signed_in(client, programme.pasar_staff)
+
+    def ask(count: int) -> None:
+        for _ in range(count):
+            loan = serviced_loan(bank=programme.pasar)
+            deferral_request(actor=programme.officer, loan_id=loan.pk, months=3, mode="principal_only", reason="Banjir")
+
+    ask(1)
+    report_of(programme.pasar)
+    with django_assert_max_num_queries(10):
+        assert staff.get("/bank/deferrals/").status_code == 200
+    with django_assert_max_num_queries(10):
+        assert staff.get("/bank/reports/").status_code == 200
+    ask(4)
+    with django_assert_max_num_queries(10):
+        assert staff.get("/bank/deferrals/").status_code == 200

@@ -210,6 +210,10 @@ def _take_step(request: PageRequest, application: Application, action: str, form
         messages.success(request, gettext("Application rejected."))
 
 
+def _state_label(state: str) -> str:
+    return str(State(state).label) if state in State.values else ""
+
+
 @page_for(Role.BANK_STAFF)
 @require_http_methods(["GET", "POST"])
 def application_page(request: PageRequest, application_id: int) -> HttpResponse:
@@ -241,10 +245,10 @@ def application_page(request: PageRequest, application_id: int) -> HttpResponse:
         "application": application,
         "checks": [render_check(check) for check in application.checks],
         "stages": [
-            {**stage, "label": State(stage["state"]).label if stage["state"] in State.values else stage["state"]}
+            {**stage, "label": _state_label(stage["state"]) or stage["state"]}
             for stage in stage_times(application, events, now)
         ],
-        "events": events,
+        "events": [{"event": event, "label": _state_label(event.to_state) or event.action} for event in events],
         "actions": APPLICATION_ACTIONS.get(application.state, ()),
         "forms": forms_by_action,
         "approve_refusal": workflow.application_approve_refusal(application=application, actor=request.user),
