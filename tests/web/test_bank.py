@@ -468,3 +468,15 @@ def test_the_deferrals_and_reports_pages_read_in_a_bounded_number_of_queries(
     ask(4)
     with django_assert_max_num_queries(10):
         assert staff.get("/bank/deferrals/").status_code == 200
+
+
+def test_a_refusal_is_in_the_users_language(client: Client, programme: Programme) -> None:
+    application = application_at(programme, "forwarded")
+    staff = signed_in(client, programme.pasar_staff)
+    staff.post("/i18n/setlang/", {"language": "en", "next": "/bank/"})
+    answer = staff.post(
+        f"/bank/applications/{application.pk}/",
+        {"action": "credit_check", "credit_check-result": "arrears", "credit_check-notes": ""},
+    )
+    assert answer.status_code == 400
+    assert "Describe the arrears found." in html_of(answer)
