@@ -408,6 +408,17 @@ def application_credit_check(*, actor: Any, application_id: int, result: str, no
     return application
 
 
+def application_approve_refusal(*, application: Application, actor: Any) -> str | None:
+    """Maker-checker of the approval: why ``actor`` may not approve ``application`` (the
+    person who recorded its credit check), or None. :func:`application_approve` refuses
+    with this message; pages ask it to say so instead of offering the button."""
+    if application.credit_checked_by_id is not None and application.credit_checked_by_id == getattr(actor, "pk", None):
+        return _(
+            "A second person of the bank must approve: the one who recorded the credit check may not also approve."
+        )
+    return None
+
+
 def application_approve(
     *,
     actor: Any,
@@ -448,10 +459,9 @@ def _approve(
     application = _lock(application_id)
     _require_bank_staff_of(actor, application)
     _require_state(application, State.CREDIT_CHECKED)
-    if application.credit_checked_by_id == actor.pk:
-        raise SecondPersonRequired(
-            _("A second person of the bank must approve: the one who recorded the credit check may not also approve.")
-        )
+    refusal = application_approve_refusal(application=application, actor=actor)
+    if refusal:
+        raise SecondPersonRequired(refusal)
     contract_number = contract_number.strip()
     if not contract_number:
         raise ApplicationError(_("A contract number is needed."), {"contract_number": [_("This field is required.")]})

@@ -309,6 +309,21 @@ def deferral_request(
 # --- decision ----------------------------------------------------------------------------
 
 
+def deferral_decide_refusal(*, deferral: Deferral, loan: Loan, actor: Any) -> str | None:
+    """Maker-checker of a decision: why ``actor`` may not decide ``deferral`` of ``loan``
+    (not the other side than the one that asked, or the person who asked), or None.
+    The decisions refuse with this message; pages ask it to say so instead of offering
+    the buttons."""
+    if deferral.requested_side == Side.CITY:
+        if bank_id_of(actor) != loan.bank_id:
+            return _("A deferral the city office asked for is decided by the loan's bank.")
+    elif not has_role(actor, Role.OFFICER):
+        return _("A deferral the bank asked for is decided by the city office.")
+    if deferral.requested_by_id == getattr(actor, "pk", None):
+        return _("A second person must decide this deferral: who asked for it may not also decide it.")
+    return None
+
+
 def _lock_for_decision(actor: Any, deferral_id: int) -> tuple[Loan, Deferral]:
     """The deferral and its loan, locked (loan first, the order every service here
     takes), after checking the actor is the other side (PermissionDenied) and the
@@ -316,18 +331,9 @@ def _lock_for_decision(actor: Any, deferral_id: int) -> tuple[Loan, Deferral]:
     loan_id = Deferral.objects.values_list("loan_id", flat=True).get(pk=deferral_id)
     loan = loan_lock(loan_id)
     deferral = Deferral.objects.select_for_update().get(pk=deferral_id)
-    if deferral.requested_side == Side.CITY:
-        allowed = bank_id_of(actor) == loan.bank_id
-        message = _("A deferral the city office asked for is decided by the loan's bank.")
-    else:
-        allowed = has_role(actor, Role.OFFICER)
-        message = _("A deferral the bank asked for is decided by the city office.")
-    if not allowed:
-        raise SecondPersonRequired(message)
-    if deferral.requested_by_id == getattr(actor, "pk", None):
-        raise SecondPersonRequired(
-            _("A second person must decide this deferral: who asked for it may not also decide it.")
-        )
+    refusal = deferral_decide_refusal(deferral=deferral, loan=loan, actor=actor)
+    if refusal:
+        raise SecondPersonRequired(refusal)
     if deferral.state != Deferral.State.REQUESTED:
         raise StateConflict(
             _("This deferral was already decided; it is %(state)s.")

@@ -442,6 +442,15 @@ def _papers(repayment: Repayment, loan: Loan, *, paid_off: bool) -> None:
     papers_after_repayment(repayment=repayment, loan=loan, paid_off=paid_off)
 
 
+def repayment_reverse_refusal(*, repayment: Repayment, actor: Any) -> str | None:
+    """Maker-checker of a reversal: why ``actor`` may not reverse ``repayment`` (they
+    booked it), or None. :func:`repayment_reverse` refuses with this message; pages ask
+    it to say so instead of offering the button."""
+    if repayment.created_by_id is not None and repayment.created_by_id == getattr(actor, "pk", None):
+        return _("A second person must reverse a repayment, not the one who booked it.")
+    return None
+
+
 def repayment_reverse(*, actor: Any, repayment_id: int, reason: str, at: datetime | None = None) -> Repayment:
     """Reverse a wrong repayment: a second person (not who booked it) of the loan's
     bank, with a reason. Its allocations are undone (kept, marked undone) and later
@@ -459,8 +468,9 @@ def repayment_reverse(*, actor: Any, repayment_id: int, reason: str, at: datetim
         repayment = Repayment.objects.select_for_update().get(pk=repayment_id)
         if bank_id_of(actor) != loan.bank_id:
             raise PermissionDenied(_("Only staff of the loan's bank may reverse its repayments."))
-        if repayment.created_by_id == actor.pk:
-            raise SecondPersonRequired(_("A second person must reverse a repayment, not the one who booked it."))
+        refusal = repayment_reverse_refusal(repayment=repayment, actor=actor)
+        if refusal:
+            raise SecondPersonRequired(refusal)
         if repayment.status == Repayment.Status.REVERSED:
             raise StateConflict(_("This repayment is reversed already."), state=repayment.status)
         if repayment.schedule_version != loan.schedule_version:
