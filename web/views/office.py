@@ -47,6 +47,8 @@ State = Application.State
 READERS = (Role.OFFICER, Role.MANAGER, Role.AUDITOR)
 #: Rows per page of the queue and of the borrower list.
 PAGE_SIZE = 50
+#: The tenor a new application's form starts at, when the product offers it.
+DEFAULT_TENOR_MONTHS = 12
 #: The queue's default tab: what waits at the office.
 OFFICE_TAB = "office"
 
@@ -391,7 +393,7 @@ class BorrowerForm(forms.Form):
                 "hx-post": reverse("web:office-nik-check"),
                 "hx-trigger": "input changed delay:300ms, change",
                 "hx-target": "#nik-state",
-                "hx-include": "this",
+                "hx-params": "nik",
             }
         )
         self.fields["kecamatan"].widget.attrs.update(
@@ -499,6 +501,8 @@ class ApplicationForm(forms.Form):
         _choice_field(self, "bank").choices = [(code, b.name) for code, b in self.banks.items()]
         tenors = [int(t) for t in terms.allowed_tenors] if terms else []
         _choice_field(self, "tenor_months").choices = [(t, str(t)) for t in tenors]
+        if DEFAULT_TENOR_MONTHS in tenors:
+            self.fields["tenor_months"].initial = DEFAULT_TENOR_MONTHS
 
 
 @page_for(Role.OFFICER)
