@@ -80,6 +80,8 @@ def test_managers_and_auditors_read_but_do_not_act(client: Client, programme: Pr
     html = html_of(client.get(f"/office/applications/{application.pk}/", headers=EN))
     assert "Record the visit" not in html
     assert "Reject the application" not in html
+    assert "What the office can do" not in html
+    assert "Time in each state" in html
     borrower = html_of(client.get(f"/office/borrowers/{programme.borrower.pk}/"))
     assert programme.borrower.nik not in borrower  # masked for the auditor, as the API shows it
     assert programme.borrower.nik[:4] + "********" + programme.borrower.nik[-4:] in borrower
@@ -248,6 +250,7 @@ def test_maker_checker_the_submitter_sees_why_and_no_visit_button(client: Client
     html = html_of(client.get(f"/office/applications/{application.pk}/", headers=EN))
     assert "Record the visit" in html
     assert "A second officer must verify" not in html
+    assert f'value="{timezone.localdate().isoformat()}"' in html  # the visit date starts at today
 
 
 def test_a_step_in_the_wrong_state_is_refused_on_the_page(client: Client, programme: Programme) -> None:
@@ -455,3 +458,14 @@ def test_the_borrower_pages_query_count_does_not_grow_with_rows(
     for url in ("/office/borrowers/", borrower_url):
         with django_assert_max_num_queries(BORROWER_QUERIES if url == borrower_url else QUERIES):
             assert client.get(url).status_code == 200
+
+
+def test_withdraw_on_the_applicants_behalf_ends_a_forwarded_application(client: Client, programme: Programme) -> None:
+    application = programme.advance(programme.draft(), "forwarded")
+    signed_in(client, programme.officer)
+    html = html_of(client.get(f"/office/applications/{application.pk}/", headers=EN))
+    assert "Reject the application" not in html  # the bank holds the file now
+    answer = client.post(f"/office/applications/{application.pk}/withdraw/", {"withdraw-reason": "Pemohon mundur"})
+    assert answer.status_code == 302
+    application.refresh_from_db()
+    assert application.state == State.WITHDRAWN

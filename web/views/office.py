@@ -182,6 +182,7 @@ HISTORY_ACTIONS = {
 
 def _step_forms(bound: dict[str, forms.Form] | None = None) -> dict[str, forms.Form]:
     found = {slug: form_class(prefix=slug) for slug, (form_class, _s, _m) in STEPS.items()}
+    found["field-verify"].initial = {"visited_on": business_today()}
     found.update(bound or {})
     # Template variables cannot hold dashes.
     return {slug.replace("-", "_"): form for slug, form in found.items()}
@@ -212,9 +213,9 @@ def _application_page(
         "stages": stages,
         "history": history,
         "actions": office_actions(application=application, user=request.user),
+        "is_officer": has_role(request.user, Role.OFFICER),
         "forms": _step_forms(bound),
         "refused": refused,
-        "today": business_today(),
     }
     return render(request, "web/office/application.html", context, status=status)
 
