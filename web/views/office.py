@@ -89,7 +89,9 @@ def queue(request: PageRequest) -> HttpResponse:
     params = QueryDict(mutable=True)
     params.setlist("state", list(AT_THE_OFFICE) if chosen == OFFICE_TAB else [chosen])
     params["ordering"] = "waiting"
-    applications = application_list(user=request.user, params=params)
+    # Only the joins the rows show: planning the selector's eight joins cost more than running them.
+    applications = application_list(user=request.user, params=params).select_related(None)
+    applications = applications.select_related("borrower", "business", "bank")
     page = Paginator(applications, PAGE_SIZE).get_page(request.GET.get("page"))
     counts = application_state_counts(queryset=application_visible(user=request.user))
     now = timezone.now()
@@ -311,7 +313,8 @@ def borrower_detail(request: PageRequest, borrower_id: int) -> HttpResponse:
     if full:
         borrower_read_log(borrower=borrower, user=request.user, path=request.get_full_path())
     applications = application_list(user=request.user, params={"borrower": borrower.pk, "ordering": "-created"})
-    loans = loan_list(user=request.user, params={"borrower": borrower.pk})
+    applications = applications.select_related(None).select_related("business", "bank")
+    loans = loan_list(user=request.user, params={"borrower": borrower.pk}).select_related(None).select_related("bank")
     context = {
         "borrower": borrower,
         "nik": borrower.nik if full else mask_nik(borrower.nik),
