@@ -326,6 +326,15 @@ def _submit(*, actor: Any, application_id: int) -> tuple[Application, list[eligi
     return application, []
 
 
+def application_field_verify_second_person(*, application: Application, actor: Any) -> str | None:
+    """Maker-checker of the field visit: why ``actor`` may not verify ``application``
+    (the officer who submitted it may not also verify it), or None when they may. The
+    service refuses with this message; pages ask it to say so instead of a button."""
+    if application.submitted_by_id is not None and application.submitted_by_id == actor.pk:
+        return _("A second officer must verify this application: the officer who submitted it may not also verify it.")
+    return None
+
+
 @transaction.atomic
 def application_field_verify(
     *,
@@ -343,10 +352,9 @@ def application_field_verify(
     application = _lock(application_id)
     _require_officer(actor)
     _require_state(application, State.SUBMITTED)
-    if application.submitted_by_id == actor.pk:
-        raise SecondPersonRequired(
-            _("A second officer must verify this application: the officer who submitted it may not also verify it.")
-        )
+    second_person = application_field_verify_second_person(application=application, actor=actor)
+    if second_person:
+        raise SecondPersonRequired(second_person)
     now = timezone.now()
     submitted_on = business_date_of(application.submitted_at) if application.submitted_at else None
     if visited_on > business_today() or (submitted_on and visited_on < submitted_on):

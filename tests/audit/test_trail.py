@@ -105,6 +105,7 @@ NOT_AUDITED: dict[str, str] = {
     "borrowers.services.borrower_read_log": "a read, logged in BorrowerReadLog",
     "borrowers.services.programme_region_code": "a read",
     "loans.services.applications.application_disburse": "a batch of one of applications_disburse (audited)",
+    "loans.services.applications.application_field_verify_second_person": "a check (maker-checker), writes nothing",
     "loans.services.applications.application_run_checks": "part of create, submit and approve (no save of its own)",
     "loans.services.applications.application_approve_refusal": "a read: the approval's maker-checker rule",
     "loans.services.repayments.repayment_reverse_refusal": "a read: the reversal's maker-checker rule",
