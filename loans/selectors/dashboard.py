@@ -116,7 +116,11 @@ def stages_waiting(*, user: Any) -> list[StageWaiting]:
 def longest_waiting(*, user: Any, limit: int = LONGEST_WAITS) -> QuerySet[Application]:
     """The ``limit`` applications ``user`` may see that have waited longest in their
     stage (submitted to approved), longest first, with their bank."""
-    return application_visible(user=user).filter(state__in=STAGES).order_by("state_changed_at", "id")[:limit]
+    # Only the bank is shown: the visible set's other joins (borrower, business, terms...) are dropped.
+    waiting = application_visible(user=user).select_related(None).select_related("bank")
+    return waiting.filter(state__in=STAGES).only("id", "state", "state_changed_at", "bank__code").order_by(
+        "state_changed_at", "id"
+    )[:limit]
 
 
 def dashboard(*, user: Any, today: date) -> Dashboard:
