@@ -118,9 +118,11 @@ def longest_waiting(*, user: Any, limit: int = LONGEST_WAITS) -> QuerySet[Applic
     stage (submitted to approved), longest first, with their bank."""
     # Only the bank is shown: the visible set's other joins (borrower, business, terms...) are dropped.
     waiting = application_visible(user=user).select_related(None).select_related("bank")
-    return waiting.filter(state__in=STAGES).only("id", "state", "state_changed_at", "bank__code").order_by(
-        "state_changed_at", "id"
-    )[:limit]
+    return (
+        waiting.filter(state__in=STAGES)
+        .only("id", "state", "state_changed_at", "bank__code")
+        .order_by("state_changed_at", "id")[:limit]
+    )
 
 
 def dashboard(*, user: Any, today: date) -> Dashboard:
