@@ -104,7 +104,7 @@ def test_the_auditor_reads_every_page_without_a_form(client: Client, auditor: Us
     assert html.count('method="post"') == 2
 
 
-@pytest.mark.parametrize("url", ["/manage/products/", "/manage/banks/", "/manage/collectibility/"])
+@pytest.mark.parametrize("url", PAGES)
 def test_an_auditors_post_is_refused_and_changes_nothing(client: Client, auditor: User, url: str) -> None:
     bank = funded_bank("PASAR")
     terms = ProductTermsFactory.create()
@@ -124,8 +124,9 @@ def test_an_auditors_post_is_refused_and_changes_nothing(client: Client, auditor
     assert Allocation.objects.count() == 1
 
 
-def test_the_audit_trail_refuses_a_post(client: Client, manager: User) -> None:
-    assert signed_in(client, manager).post("/audit/", {}).status_code == 405
+@pytest.mark.parametrize("url", ["/manage/", "/audit/"])
+def test_the_read_only_pages_refuse_the_managers_post(client: Client, manager: User, url: str) -> None:
+    assert signed_in(client, manager).post(url, {}).status_code == 405
 
 
 # --- the dashboard -------------------------------------------------------------------------

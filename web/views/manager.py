@@ -5,8 +5,10 @@ without a form, and any POST of theirs is refused (403)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from functools import wraps
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -15,13 +17,13 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods
 
 from audit.actors import actor_choices
 from audit.selectors import audit_list
@@ -65,6 +67,20 @@ def _may_change(request: HttpRequest) -> bool:
 def _require_change(request: HttpRequest) -> None:
     if not _may_change(request):
         raise PermissionDenied
+
+
+def _reads_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A page with nothing to change: a POST is refused, 403 for the auditor (who
+    changes nothing anywhere) and 405 for the manager."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            _require_change(request)
+            return HttpResponseNotAllowed(["GET", "HEAD"])
+        return view(request, *args, **kwargs)
+
+    return wrapped
 
 
 # --- dashboard --------------------------------------------------------------------------
@@ -116,7 +132,7 @@ def dashboard_charts(figures: Dashboard, language: str) -> dict[str, charts.Char
 
 
 @page_for(*READERS)
-@require_GET
+@_reads_only
 def dashboard_page(request: HttpRequest) -> HttpResponse:
     """The programme at a glance: outstanding, disbursed, PAR30 and NPL, each bank's
     fund, the applications waiting, and the charts with their data tables."""
@@ -431,7 +447,7 @@ class AuditFilterForm(forms.Form):
 
 
 @page_for(*READERS)
-@require_GET
+@_reads_only
 def audit_page(request: HttpRequest) -> HttpResponse:
     """The audit trail, newest first, filtered by subject, who, action and dates, a page
     at a time (read-only for everyone)."""
