@@ -480,3 +480,24 @@ def test_the_audit_trail_pages_keep_the_filters_with_ids_only(
         allocation_create(actor=manager, bank=bank, year=2025, amount=5_000 + n)
     with django_assert_max_num_queries(10):
         html_of(client, "/audit/")
+
+
+def test_the_products_and_collectibility_pages_read_a_bounded_number_of_queries(
+    client: Client, manager: User, today: date, django_assert_max_num_queries: DjangoAssertNumQueries
+) -> None:
+    from tests.factories import ProductFactory
+
+    ProductTermsFactory.create()
+    signed_in(client, manager)
+    client.get("/manage/products/")
+    with django_assert_max_num_queries(10):
+        html_of(client, "/manage/products/")
+    with django_assert_max_num_queries(10):
+        html_of(client, "/manage/collectibility/")
+    for n in range(3):
+        product = ProductFactory.create(code=f"P{n}", name=f"Produk {n}")
+        for version in (1, 2):
+            ProductTermsFactory.create(product=product, version=version, valid_from=date(2020 + version, 1, 1))
+    with django_assert_max_num_queries(10):
+        html = html_of(client, "/manage/products/")
+    assert html.count('name="product"') == 4
