@@ -500,4 +500,40 @@ def test_the_products_and_collectibility_pages_read_a_bounded_number_of_queries(
             ProductTermsFactory.create(product=product, version=version, valid_from=date(2020 + version, 1, 1))
     with django_assert_max_num_queries(10):
         html = html_of(client, "/manage/products/")
-    assert html.count('name="product"') == 4
+    assert html.count('name="product"') == 4 + 1  # a version form per product, and the new product's
+
+
+def new_product_post(terms: ProductTerms, code: str, **changes: Any) -> dict[str, Any]:
+    data = {key.split("-", 1)[1]: value for key, value in terms_post(terms).items() if key != "product"}
+    data.update(changes)
+    return {
+        "product": "new",
+        "new-code": code,
+        "new-name": "Wibawa Koperasi",
+        **{f"new-terms-{name}": value for name, value in data.items()},
+    }
+
+
+def test_the_manager_creates_a_product_with_its_first_terms(client: Client, manager: User, today: date) -> None:
+    terms = ProductTermsFactory.create(valid_from=date(2026, 1, 1))
+    answer = signed_in(client, manager).post("/manage/products/", new_product_post(terms, "koperasi"))
+    assert answer.status_code == 302
+    created = ProductTerms.objects.select_related("product").get(product__code="KOPERASI")
+    assert created.version == 1
+    assert created.product.name == "Wibawa Koperasi"
+    assert AuditEntry.objects.filter(action="product_create").count() == 1
+
+
+def test_a_refused_product_says_which_field_beside_it(client: Client, manager: User, today: date) -> None:
+    terms = ProductTermsFactory.create(valid_from=date(2026, 1, 1))
+    answer = signed_in(client, manager).post(
+        "/manage/products/",
+        new_product_post(terms, "WIBAWA", ceiling_with_collateral=1_000_000),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert answer.status_code == 400
+    html = answer.content.decode()
+    assert 'id="id_new-code_error"' in html
+    assert 'id="id_new-terms-ceiling_with_collateral_error"' in html
+    assert 'value="Wibawa Koperasi"' in html
+    assert ProductTerms.objects.count() == 1

@@ -44,7 +44,7 @@ from loans.services.collectibility import (
     MAX_NAME_LENGTH,
     collectibility_table_update,
 )
-from loans.services.products import product_terms_create
+from loans.services.products import product_create, product_terms_create
 from reports.formats import MONTHS
 from reports.selectors.city_books import allowance_table
 from web import charts
@@ -195,18 +195,48 @@ def _terms_initial(terms: ProductTerms | None) -> dict[str, Any]:
     return initial
 
 
+class ProductForm(forms.Form):
+    """A new product: its code and name (its first terms in a :class:`TermsForm`)."""
+
+    code = forms.RegexField(
+        label=_("Code"),
+        regex=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$",
+        max_length=32,
+        help_text=_("Capital letters, digits, '-' or '_', such as WIBAWA."),
+    )
+    name = forms.CharField(label=_("Name"), max_length=150)
+
+
+#: The ``product`` a POST names when it creates a product rather than a version.
+NEW_PRODUCT = "new"
+
+
+def _split_refusal(product_form: ProductForm, terms_form: TermsForm, error: ApplicationError) -> None:
+    """A refused product: the terms' messages (``terms.<field>``) beside the terms'
+    fields, the rest beside the product's."""
+    terms = {key.removeprefix("terms."): value for key, value in error.errors.items() if key.startswith("terms.")}
+    rest = {key: value for key, value in error.errors.items() if not key.startswith("terms.")}
+    if terms:
+        add_refusal(terms_form, ApplicationError(error.message, terms))
+    if rest or not terms:
+        add_refusal(product_form, ApplicationError(error.message, rest))
+
+
 @page_for(*READERS)
 @require_http_methods(["GET", "POST"])
 def products_page(request: HttpRequest) -> HttpResponse:
     """Products and every version of their terms; the manager adds a new version of a
     product's terms (``product_terms_create``: the version before is closed the day
-    before the new one starts)."""
+    before the new one starts) or a new product with its first terms
+    (``product_create``)."""
     today = business_today()
     products = list(product_list(user=request.user).order_by("code"))
-    rows = []
+    rows: list[dict[str, Any]] = []
     posted_id = request.POST.get("product") if request.method == "POST" else None
     if request.method == "POST":
         _require_change(request)
+        if posted_id != NEW_PRODUCT and posted_id not in {str(product.pk) for product in products}:
+            raise Http404  # not a product this page shows
     for product in products:
         versions = list(product.terms.all())
         in_force = terms_in_force(versions, today)
@@ -233,10 +263,33 @@ def products_page(request: HttpRequest) -> HttpResponse:
                     )
                     return redirect("web:manage-products")
         rows.append({"product": product, "versions": versions[::-1], "in_force": in_force, "form": form})
-    if posted_id is not None and posted_id not in {str(product.pk) for product in products}:
-        raise Http404  # not a product this page shows
+    new_product: ProductForm | None = None
+    new_terms: TermsForm | None = None
+    if _may_change(request):
+        posted = posted_id == NEW_PRODUCT
+        template = next((row["in_force"] for row in rows if row["in_force"] is not None), None)
+        new_product = ProductForm(request.POST if posted else None, prefix="new")
+        new_terms = TermsForm(
+            request.POST if posted else None,
+            initial={**_terms_initial(template), "valid_from": today},
+            prefix="new-terms",
+        )
+        if posted and new_product.is_valid() and new_terms.is_valid():
+            try:
+                created_product = product_create(
+                    actor=request.user,
+                    code=new_product.cleaned_data["code"],
+                    name=new_product.cleaned_data["name"],
+                    terms=new_terms.cleaned_data,
+                )
+            except ApplicationError as exc:
+                _split_refusal(new_product, new_terms, exc)
+            else:
+                messages.success(request, gettext("Product %(product)s created.") % {"product": created_product.name})
+                return redirect("web:manage-products")
     status = 400 if request.method == "POST" else 200
-    return render(request, "web/manager/products.html", {"rows": rows, "today": today}, status=status)
+    context = {"rows": rows, "today": today, "new_product": new_product, "new_terms": new_terms}
+    return render(request, "web/manager/products.html", context, status=status)
 
 
 # --- banks ------------------------------------------------------------------------------
