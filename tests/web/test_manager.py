@@ -516,7 +516,9 @@ def new_product_post(terms: ProductTerms, code: str, **changes: Any) -> dict[str
 
 def test_the_manager_creates_a_product_with_its_first_terms(client: Client, manager: User, today: date) -> None:
     terms = ProductTermsFactory.create(valid_from=date(2026, 1, 1))
-    answer = signed_in(client, manager).post("/manage/products/", new_product_post(terms, "koperasi"))
+    form = html_of(signed_in(client, manager), "/manage/products/")
+    assert 'name="new-terms-valid_from" value="2026-03-15"' in form  # today, as a date input reads it
+    answer = client.post("/manage/products/", new_product_post(terms, "koperasi"))
     assert answer.status_code == 302
     created = ProductTerms.objects.select_related("product").get(product__code="KOPERASI")
     assert created.version == 1

@@ -177,7 +177,9 @@ class TermsForm(forms.Form):
         label=_("Business running at least (months)"), min_value=0, max_value=1200
     )
     repeat_multiplier = forms.IntegerField(label=_("Repeat loan up to (times the last)"), min_value=1, max_value=100)
-    valid_from = forms.DateField(label=_("Valid from"), widget=forms.DateInput(attrs={"type": "date"}))
+    valid_from = forms.DateField(
+        label=_("Valid from"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
     def clean_allowed_tenors(self) -> list[int]:
         return _tenors(self.cleaned_data["allowed_tenors"])
@@ -475,8 +477,12 @@ class AuditFilterForm(forms.Form):
     action = forms.RegexField(
         label=_("Action"), regex=r"^[a-z_]{1,48}$", required=False, help_text=_("Such as allocation_create.")
     )
-    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    date_to = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
