@@ -59,5 +59,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
                 url = reverse(name)
             except NoReverseMatch:  # an area not yet mounted
                 continue
-            items.append({"url": url, "label": label, "current": request.path.startswith(url)})
+            items.append({"url": url, "label": label, "current": False})
+    # The current item is the one whose address is the longest start of the path
+    # (/manage/products/ is Products, not the dashboard at /manage/).
+    matching = [item for item in items if request.path.startswith(item["url"])]
+    if matching:
+        max(matching, key=lambda item: len(item["url"]))["current"] = True
     return {"nav": items}

@@ -138,3 +138,12 @@ def test_static_files_are_served_by_whitenoise(client: Client) -> None:
     answer = client.get("/static/web/app.css")
     assert answer.status_code == 200
     assert b"--brand" in b"".join(answer.streaming_content)  # type: ignore[attr-defined]
+
+
+def test_the_menu_marks_only_the_page_open_as_current(client: Client) -> None:
+    UserFactory.create(username="mgr", role=Role.MANAGER)
+    assert client.login(username="mgr", password="pass-for-tests")
+    html = page(client, "/manage/products/", HTTP_ACCEPT_LANGUAGE="en")
+    assert re.findall(r'<a href="([^"]+)" aria-current="page">', html) == ["/manage/products/"]
+    html = page(client, "/manage/", HTTP_ACCEPT_LANGUAGE="en")
+    assert re.findall(r'<a href="([^"]+)" aria-current="page">', html) == ["/manage/"]

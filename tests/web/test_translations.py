@@ -8,7 +8,7 @@ from pathlib import Path
 from django.utils import translation
 from django.utils.translation.template import templatize
 
-from tests.config.test_translations import po_entries
+from tests.config.test_translations import CATALOGUE, po_entries
 from web.nav import MENUS
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
@@ -25,8 +25,17 @@ def template_texts() -> dict[str, set[str]]:
     return texts
 
 
+def plural_entries() -> dict[str, str]:
+    """msgid -> its first Indonesian form, for the plural entries (Indonesian has one)."""
+    text = CATALOGUE.read_text()
+    return {
+        ast.literal_eval(msgid): ast.literal_eval(form)
+        for msgid, form in re.findall(r'^msgid (".*")\nmsgid_plural ".*"\nmsgstr\[0\] (".*")$', text, flags=re.M)
+    }
+
+
 def test_every_template_text_has_an_indonesian_translation() -> None:
-    catalogue = po_entries()
+    catalogue = {**po_entries(), **plural_entries()}
     texts = template_texts()
     assert len(texts) >= 40
     missing = {text: sorted(where) for text, where in texts.items() if not catalogue.get(text)}
