@@ -50,19 +50,36 @@ class Page(NamedTuple):
     htmx: bool = False  # asked by htmx (the fragment only)
 
 
-#: The pages measured, each as its demo user would open it. Add a page here.
+#: The pages measured, each as its demo user would open it. Add a page here. A ``{name}``
+#: in a URL is an object of the demo programme, found by :func:`demo_ids`.
 PAGES = [
     Page("/", None),
     Page("/login/", None),
+    Page("/activate/", None),
     Page("/simulator/", None),
     Page("/simulator/?principal=25000000&tenor_months=36&method=annuity", None, htmx=True),
     Page("/me/", "borrower"),
+    Page("/me/loans/{borrower_loan}/", "borrower"),
     Page("/office/", "officer"),
+    Page("/office/applications/{office_application}/", "officer"),
+    Page("/office/borrowers/", "officer"),
+    Page("/office/borrowers/{borrower}/", "officer"),
+    Page("/office/borrowers/new/", "officer"),
+    Page("/office/borrowers/{borrower}/applications/new/", "officer"),
     Page("/bank/", "pasar"),
+    Page("/bank/applications/{bank_application}/", "pasar"),
     Page("/bank/loans/", "pasar"),
+    Page("/bank/loans/{bank_loan}/", "pasar"),
+    Page("/bank/deferrals/", "pasar"),
+    Page("/bank/reports/", "pasar"),
     Page("/manage/", "manager"),
+    Page("/manage/products/", "manager"),
+    Page("/manage/banks/", "manager"),
+    Page("/manage/collectibility/", "manager"),
     Page("/manage/staff/", "manager"),
+    Page("/manage/staff/{staff}/", "manager"),
     Page("/audit/", "auditor"),
+    Page("/account/password/", "officer"),
 ]
 #: The page weighed over the wire, and the one weighed while it answers 404.
 WEIGHED = Page("/me/", "borrower")
@@ -71,6 +88,35 @@ TARGET_P95_MS = 150.0
 TARGET_WEIGHT_KB = 100.0
 
 ASSETS = re.compile(r'<(?:link[^>]*\srel="stylesheet"[^>]*\shref|script[^>]*\ssrc)="([^"]+)"')
+
+
+def demo_ids() -> dict[str, int]:
+    """The demo programme's objects the detail pages show: the demo borrower's loan, the
+    PASAR loan with the most repayments, an application waiting at the office and one at
+    PASAR, a borrower with a loan, and the staff member officer2."""
+    from django.contrib.auth.models import User
+    from django.db.models import Count
+
+    from loans.models import Application, Loan
+
+    borrower_loan = Loan.objects.filter(borrower__user__username="borrower").order_by("-pk").first()
+    bank_loan = Loan.objects.filter(bank__code="PASAR").annotate(n=Count("repayments")).order_by("-n", "pk").first()
+    office = Application.objects.filter(state__in=["submitted", "field_verified"]).order_by("state_changed_at").first()
+    bank = Application.objects.filter(bank__code="PASAR", state__in=["forwarded", "credit_checked", "approved"])
+    bank_application = bank.order_by("state_changed_at").first()
+    found = {
+        "borrower_loan": borrower_loan,
+        "bank_loan": bank_loan,
+        "office_application": office,
+        "bank_application": bank_application,
+    }
+    missing = [name for name, thing in found.items() if thing is None]
+    if missing:
+        raise SystemExit(f"the demo programme has no {', '.join(missing)}: seed it again")
+    ids = {name: int(thing.pk) for name, thing in found.items() if thing is not None}
+    ids["borrower"] = int(bank_loan.borrower_id) if bank_loan else 0
+    ids["staff"] = int(User.objects.get(username="officer2").pk)
+    return ids
 
 
 def label(page: Page) -> str:
@@ -212,10 +258,12 @@ def main() -> None:
     )
     logging.getLogger("django.request").setLevel(logging.ERROR)  # the 404s are said below
     clients: dict[str | None, Any] = {}
-    width = max(len(label(page)) for page in PAGES) + 2
+    ids = demo_ids()
+    pages = [page._replace(url=page.url.format(**ids)) for page in PAGES]
+    width = max(len(label(page)) for page in pages) + 2
     print(f"{'page':<{width}}{'user':<10}{'best':>9}{'p50':>9}{'p95':>9}{'max':>9}{'cpu':>9}{'queries':>9}{'html':>9}")
     over = []
-    for page in PAGES:
+    for page in pages:
         result = measure(page, args.runs, clients)
         if isinstance(result, str):
             if "NOT" in result:
