@@ -11,6 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from borrowers.models import Borrower, BorrowerReadLog
+from config.clock import business_today
 from loans.models import Application
 from tests.factories import BusinessFactory, UserFactory, bank_user, synthetic_nik
 from tests.loans.conftest import Programme
@@ -469,3 +470,22 @@ def test_withdraw_on_the_applicants_behalf_ends_a_forwarded_application(client: 
     assert answer.status_code == 302
     application.refresh_from_db()
     assert application.state == State.WITHDRAWN
+
+
+def test_date_inputs_hold_iso_dates_in_indonesian_too(client: Client, programme: Programme) -> None:
+    # A browser's date input shows nothing for "06/12/2026": the value must be ISO in any language.
+    application = programme.advance(programme.draft(), "submitted")
+    signed_in(client, programme.officer2)
+    html = html_of(client.get(f"/office/applications/{application.pk}/"))
+    assert f'value="{business_today().isoformat()}"' in html
+    signed_in(client, programme.officer)
+    html = html_of(client.post("/office/borrowers/new/", registration(nik="337401570885")))
+    assert 'value="1985-08-17"' in html
+    assert 'value="2019-03-01"' in html
+
+
+def test_the_success_message_is_a_list_inside_a_status_region(client: Client, programme: Programme) -> None:
+    # axe-core: a <ul role="status"> is no list, and its <li> are then out of place.
+    signed_in(client, programme.officer)
+    html = html_of(client.post("/office/borrowers/new/", registration(), follow=True))
+    assert '<div role="status"><ul class="messages"><li class="success">' in html

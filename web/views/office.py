@@ -111,13 +111,19 @@ def queue(request: PageRequest) -> HttpResponse:
 # --- one application ----------------------------------------------------------------------
 
 
+def _date_input() -> forms.DateInput:
+    """A date picker; its value in ISO form whatever the language (a browser's date
+    input shows nothing for "17/08/1985")."""
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
 class SubmitForm(forms.Form):
     def service_kwargs(self) -> dict[str, Any]:
         return {}
 
 
 class FieldVisitForm(forms.Form):
-    visited_on = forms.DateField(label=_("Visit date"), widget=forms.DateInput(attrs={"type": "date"}))
+    visited_on = forms.DateField(label=_("Visit date"), widget=_date_input())
     notes = forms.CharField(label=_("What the visit found"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
     latitude = forms.DecimalField(
         label=_("Latitude"), max_digits=9, decimal_places=6, min_value=-90, max_value=90, required=False
@@ -350,7 +356,7 @@ def _choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
 class BorrowerForm(forms.Form):
     nik = forms.CharField(label=_("NIK"), max_length=32, help_text=_("The 16-digit number on the KTP."))
     name = forms.CharField(label=_("Name (as on the KTP)"), max_length=150)
-    birth_date = forms.DateField(label=_("Birth date"), widget=forms.DateInput(attrs={"type": "date"}))
+    birth_date = forms.DateField(label=_("Birth date"), widget=_date_input())
     sex = forms.ChoiceField(label=_("Sex"), choices=[("", "—"), *Borrower.Sex.choices])
     phone = forms.CharField(label=_("Mobile phone"), max_length=32, help_text=_("08…, 628… or +62 8…"))
     address = forms.CharField(label=_("Address (as on the KTP)"), max_length=300)
@@ -364,7 +370,7 @@ class BorrowerForm(forms.Form):
     licence_number = forms.CharField(
         label=_("Licence number"), max_length=50, required=False, help_text=_("For an older business without an NIB.")
     )
-    started_on = forms.DateField(label=_("Business started on"), widget=forms.DateInput(attrs={"type": "date"}))
+    started_on = forms.DateField(label=_("Business started on"), widget=_date_input())
     monthly_revenue = forms.IntegerField(label=_("Monthly revenue (rupiah)"), min_value=0)
     workers = forms.IntegerField(label=_("Workers (the owner counts)"), min_value=1, initial=1)
     health_rating = forms.ChoiceField(
