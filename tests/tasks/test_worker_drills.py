@@ -19,11 +19,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
+from django.conf import settings as django_settings
 from django.db import transaction
 
 from loans.models import CloseRun, FundDay, Installment, Loan, LoanSnapshot
 from loans.services.close import close_business_date
 from tasks.close import close_catch_up_task
+from tasks.reports import report_make_task
 from tasks.schedules import loan_schedules_store_task
 from tests import workers
 from tests.factories import ProductTermsFactory
@@ -33,6 +35,19 @@ from tests.tasks.test_close_tasks import loans as serviced_loans
 from tests.workers import Children, beat_arguments, child_environment, through_broker, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_the_bounds_are_set_and_no_live_task_is_handed_out_again() -> None:
+    options = django_settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    assert options["visibility_timeout"] == django_settings.BROKER_VISIBILITY_TIMEOUT
+    assert options["unacked_restore_interval"] == django_settings.BROKER_RESTORE_SECONDS
+    assert options["unacked_restore_throttle"] == 1
+    # The longest task (a document, to its hard limit) ends before Redis would give its
+    # message to another worker.
+    assert report_make_task.time_limit < django_settings.BROKER_VISIBILITY_TIMEOUT
+    sweep = django_settings.CELERY_BEAT_SCHEDULE["store-pending-schedules"]
+    assert sweep["schedule"] == 60.0
+
 
 SWEEP_SECONDS = 1
 VISIBILITY_SECONDS = 5
