@@ -382,11 +382,14 @@ CLOSE_STALE_SECONDS = env.int("CLOSE_STALE_SECONDS", default=3600)
 #   transaction, so the killed one left nothing behind; the close's run stays `running`
 #   meanwhile, and the chord finishes it as if nothing had happened.
 # Redis redelivers ANY message unacknowledged for BROKER_VISIBILITY_TIMEOUT, even one a
-# live worker is still running, so it must exceed the longest task: a document may run
-# REPORT_TIME_LIMIT + 30 s (its hard limit). A shorter timeout would hand a running task to
-# a second worker, and for a close chunk that counts twice in its chord, which would
-# finish the close before its last chunk. Every worker sharing a Redis must use the same
-# value (the restore runs in whichever worker looks first).
+# live worker is still running or holds for a retry's countdown (at most 300 s, see
+# tasks/base.py), so it must exceed the longest of these: a document may run
+# REPORT_TIME_LIMIT + 30 s (its hard limit). A shorter timeout would hand a live task to a
+# second worker: harmless for a document (a live worker's claim is left alone) and for a
+# schedule store (loans are taken under SKIP LOCKED), but a close chunk would count twice
+# in its chord, which would then finish the close before its last chunk. So the default
+# is the safe one, and the close's bound follows REPORT_TIME_LIMIT. Every worker sharing
+# a Redis must use the same value (the restore runs in whichever worker looks first).
 BROKER_VISIBILITY_TIMEOUT = env.int("BROKER_VISIBILITY_TIMEOUT", default=REPORT_TIME_LIMIT + 120)
 BROKER_RESTORE_SECONDS = env.int("BROKER_RESTORE_SECONDS", default=10)
 CELERY_BROKER_TRANSPORT_OPTIONS.update(

@@ -24,7 +24,7 @@ from django.db import transaction
 
 from loans.models import CloseRun, FundDay, Installment, Loan, LoanSnapshot
 from loans.services.close import close_business_date
-from tasks.close import close_catch_up_task
+from tasks.close import close_catch_up_task, close_chunk_task
 from tasks.reports import report_make_task
 from tasks.schedules import loan_schedules_store_task
 from tests import workers
@@ -45,6 +45,8 @@ def test_the_bounds_are_set_and_no_live_task_is_handed_out_again() -> None:
     # The longest task (a document, to its hard limit) ends before Redis would give its
     # message to another worker.
     assert report_make_task.time_limit < django_settings.BROKER_VISIBILITY_TIMEOUT
+    # A retry waits in a worker, unacknowledged, for its countdown; a chunk then runs.
+    assert close_chunk_task.retry_backoff_max + 60 < django_settings.BROKER_VISIBILITY_TIMEOUT
     sweep = django_settings.CELERY_BEAT_SCHEDULE["store-pending-schedules"]
     assert sweep["schedule"] == 60.0
 
