@@ -327,8 +327,13 @@ CELERY_IMPORTS = ["tasks.schedules", "tasks.close", "tasks.reports"]
 #: The queue tasks are sent to and workers consume (one per deployment sharing a Redis).
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="wibawa")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
-    # A safety net: stores any schedule whose task was lost (broker outage at commit).
-    "store-pending-schedules": {"task": "tasks.schedules.store_pending_schedules", "schedule": 300.0},
+    # A safety net: stores any schedule whose task was lost (broker outage at commit) or
+    # whose worker died (the loans' row locks die with its connection): the bound on a
+    # pending schedule, SCHEDULES_SWEEP_SECONDS (see "Recovery bounds" above).
+    "store-pending-schedules": {
+        "task": "tasks.schedules.store_pending_schedules",
+        "schedule": env.float("SCHEDULES_SWEEP_SECONDS", default=60.0),
+    },
     # The nightly close of yesterday (and of any night missed before it), Asia/Jakarta.
     "close-business-date": {"task": "tasks.close.close_catch_up", "schedule": crontab(hour=0, minute=30)},
     # Every bank's monthly report and the city's books of the month before, after the close.
@@ -357,6 +362,44 @@ CLOSE_CHUNK_LOANS = env.int("CLOSE_CHUNK_LOANS", default=25_000)
 #: A close still running after this many seconds is taken to have died: the next close
 #: marks it failed and takes over.
 CLOSE_STALE_SECONDS = env.int("CLOSE_STALE_SECONDS", default=3600)
+
+# --- Recovery bounds: how long until a killed worker's work is redone ---------------------
+# Tasks are acknowledged after they run (CELERY_TASK_ACKS_LATE): a worker killed mid-task
+# (kill -9, a lost machine) leaves its message unacknowledged in Redis, and its database
+# transaction is rolled back, row locks released, as its connection dies. Then, while beat
+# and at least one worker run (README "Failure drills"):
+# * a schedule store: the beat sweep store-pending-schedules stores every loan still
+#   pending within SCHEDULES_SWEEP_SECONDS (default 60 s) plus one store (about a second
+#   for a thousand loans);
+# * a document: the sweep reports-sweep gives it to the next worker once its heartbeat
+#   is older than REPORT_STALE_SECONDS: within REPORT_STALE_SECONDS + REPORTS_SWEEP_SECONDS
+#   (default 3 min) plus the document's own time;
+# * a chunk of the nightly close: Redis gives its message to another worker once it has
+#   been unacknowledged for BROKER_VISIBILITY_TIMEOUT; a worker looks for such messages
+#   every BROKER_RESTORE_SECONDS (and when it starts). Then that chunk (about a second for
+#   25,000 loans) and the close's end run: within BROKER_VISIBILITY_TIMEOUT +
+#   BROKER_RESTORE_SECONDS (default 32 min) of the chunk being taken. A chunk runs in one
+#   transaction, so the killed one left nothing behind; the close's run stays `running`
+#   meanwhile, and the chord finishes it as if nothing had happened.
+# Redis redelivers ANY message unacknowledged for BROKER_VISIBILITY_TIMEOUT, even one a
+# live worker is still running or holds for a retry's countdown (at most 300 s, see
+# tasks/base.py), so it must exceed the longest of these: a document may run
+# REPORT_TIME_LIMIT + 30 s (its hard limit). A shorter timeout would hand a live task to a
+# second worker: harmless for a document (a live worker's claim is left alone) and for a
+# schedule store (loans are taken under SKIP LOCKED), but a close chunk would count twice
+# in its chord, which would then finish the close before its last chunk. So the default
+# is the safe one, and the close's bound follows REPORT_TIME_LIMIT. Every worker sharing
+# a Redis must use the same value (the restore runs in whichever worker looks first).
+BROKER_VISIBILITY_TIMEOUT = env.int("BROKER_VISIBILITY_TIMEOUT", default=REPORT_TIME_LIMIT + 120)
+BROKER_RESTORE_SECONDS = env.int("BROKER_RESTORE_SECONDS", default=10)
+CELERY_BROKER_TRANSPORT_OPTIONS.update(
+    {
+        "visibility_timeout": BROKER_VISIBILITY_TIMEOUT,
+        "unacked_restore_interval": BROKER_RESTORE_SECONDS,
+        # kombu otherwise looks only at every 10th interval.
+        "unacked_restore_throttle": 1,
+    }
+)
 
 #: Log lines: "json" (one JSON object a line: time, level, logger, request_id, message; the
 #: default without DEBUG) or "plain" (readable; the default with DEBUG). See config/logs.py.
