@@ -64,12 +64,8 @@ def task_finished(task_id: str | None = None, task: Any = None, state: str | Non
 
 
 def queue_names() -> list[str]:
-    """The queues the workers take tasks from: the default one and every routed one."""
-    names = {settings.CELERY_TASK_DEFAULT_QUEUE}
-    for route in (getattr(settings, "CELERY_TASK_ROUTES", None) or {}).values():
-        if isinstance(route, dict) and route.get("queue"):
-            names.add(route["queue"])
-    return sorted(names)
+    """The queues the workers take tasks from (config/settings.py ``celery_queues``)."""
+    return sorted(queue.name for queue in settings.CELERY_TASK_QUEUES)
 
 
 def queue_lengths() -> dict[str, int]:

@@ -13,6 +13,7 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 from config.logs import logging_config
 
@@ -326,6 +327,25 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_IMPORTS = ["tasks.schedules", "tasks.close", "tasks.reports"]
 #: The queue tasks are sent to and workers consume (one per deployment sharing a Redis).
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="wibawa")
+
+
+def celery_queues(default: str) -> tuple[list[Queue], dict[str, dict[str, str]]]:
+    """Each kind of work on a queue of its own, named after the deployment's ``default``
+    queue: ``<default>.schedules`` (storing schedules), ``<default>.documents`` (documents
+    and reports), ``<default>.close`` (the nightly close), the rest on ``<default>``. A
+    worker started without ``-Q`` takes them all (``make run``, one worker); production
+    gives each its own workers (docker-compose.yml), so a month's documents never delay a
+    disbursement's schedule or the night's close."""
+    routes = {
+        "tasks.schedules.*": {"queue": f"{default}.schedules"},
+        "tasks.reports.*": {"queue": f"{default}.documents"},
+        "tasks.close.*": {"queue": f"{default}.close"},
+    }
+    names = [default, *(route["queue"] for route in routes.values())]
+    return [Queue(name, routing_key=name) for name in names], routes
+
+
+CELERY_TASK_QUEUES, CELERY_TASK_ROUTES = celery_queues(CELERY_TASK_DEFAULT_QUEUE)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # A safety net: stores any schedule whose task was lost (broker outage at commit) or
     # whose worker died (the loans' row locks die with its connection): the bound on a

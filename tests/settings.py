@@ -28,6 +28,7 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 CELERY_TASK_ALWAYS_EAGER = True
 # A queue of this run's own, so no other worker on the same Redis takes its tasks.
 CELERY_TASK_DEFAULT_QUEUE = f"wibawa-tests-{os.getpid()}"
+CELERY_TASK_QUEUES, CELERY_TASK_ROUTES = celery_queues(CELERY_TASK_DEFAULT_QUEUE)  # noqa: F405
 SIMULATION_THROTTLE = "100000/min"
 LOGIN_THROTTLE = "100000/min"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -74,6 +74,21 @@ def test_docker_compose_defines_the_services_with_health_checks() -> None:
     assert services["worker"]["image"] == services["web"]["image"]
 
 
+def test_docker_compose_gives_each_queue_its_workers() -> None:
+    from config.settings import celery_queues
+
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    consumed: list[str] = []
+    for name in ("worker", "worker-documents", "worker-close"):
+        command = services[name]["command"]
+        assert "healthcheck" in services[name], name
+        consumed += command[command.index("-Q") + 1].split(",")
+    queues, _routes = celery_queues("wibawa")
+    # Every queue has its workers, and no queue two kinds of worker.
+    assert sorted(consumed) == sorted(queue.name for queue in queues)
+    assert services["flower"]["profiles"] == ["monitoring"]
+
+
 def test_openapi_schema_validates_without_warnings(tmp_path: Path) -> None:
     from django.core.management import call_command
 

@@ -41,7 +41,7 @@ if __name__ == "__main__":
             "--concurrency=1",
             "--loglevel=INFO",
             "-Q",
-            os.environ["CELERY_QUEUE"],
+            ",".join(queue.name for queue in app.conf.task_queues),  # every queue of this run
             "--without-mingle",
             "--without-gossip",
         ]
