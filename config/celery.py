@@ -4,7 +4,7 @@ tasks live in the ``tasks`` package (listed in CELERY_IMPORTS)."""
 import os
 
 from celery import Celery
-from celery.signals import before_task_publish, task_postrun, task_prerun, worker_init
+from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun, worker_init
 
 from config.logs import adopt_request_id, carry_request_id, drop_request_id
 from config.metrics import task_finished, task_started, worker_metrics_serve
@@ -22,3 +22,11 @@ task_postrun.connect(drop_request_id, weak=False)
 task_prerun.connect(task_started, weak=False)
 task_postrun.connect(task_finished, weak=False)
 worker_init.connect(worker_metrics_serve, weak=False)
+
+
+def keep_django_logging(**_: object) -> None:
+    """``setup_logging``: a receiver here tells Celery to leave logging alone, so workers
+    log through Django's LOGGING (JSON lines with the request id, config/logs.py)."""
+
+
+setup_logging.connect(keep_django_logging, weak=False)

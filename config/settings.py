@@ -426,6 +426,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS.update(
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 if LOG_FORMAT not in ("json", "plain"):
     raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, not {LOG_FORMAT!r}")
+# Workers log through the same handler (JSON lines with the request id), not Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 LOGGING = logging_config(log_format=LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"))
 
 # Celery events, so Flower (or `celery events`) can watch the workers and tasks; not on
