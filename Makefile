@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install install-dev run test lint typecheck pytest pytest-sqlite worker beat lock messages clean
+.PHONY: help install install-dev run test lint typecheck pytest pytest-sqlite worker beat lock messages clean audit
 
 help:
 	@echo "make run    - install, migrate, seed a demo programme (empty database only) and serve the app on http://$(HOST):$(PORT)/"
@@ -17,6 +17,7 @@ help:
 	@echo "make pytest-sqlite - the test suite on SQLite (the embedded default), PostgreSQL-only tests deselected"
 	@echo "make worker - a Celery worker on its own (CELERY_BROKER_URL, or the embedded broker with DEBUG=1)"
 	@echo "make lock   - re-pin requirements*.txt from requirements*.in"
+	@echo "make audit  - known vulnerabilities in the pinned dependencies (pip-audit; needs pypi.org's JSON API)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +76,19 @@ worker: install
 beat: install
 	$(BIN)/celery -A config beat --loglevel=INFO
 
+# Known vulnerabilities in the pinned dependencies (pip-audit, against PyPI's advisory data;
+# it must reach pypi.org's JSON API). The exceptions, each with its expiry date, are in
+# audit-exceptions.txt. --strict: a package it could not check fails the run too.
+.venv-audit/.installed: requirements-audit.txt
+	$(PYTHON) -m venv .venv-audit
+	.venv-audit/bin/pip install --quiet -r requirements-audit.txt
+	touch $@
+
+audit: .venv-audit/.installed
+	.venv-audit/bin/pip-audit --strict --progress-spinner off --disable-pip --no-deps \
+	  -r requirements.txt -r requirements-dev.txt \
+	  $$(awk -v today="$$(date +%F)" '!/^#/ && NF >= 2 && $$2 >= today {print "--ignore-vuln", $$1}' audit-exceptions.txt)
+
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/pip install --quiet -r requirements.in
@@ -87,7 +101,7 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-audit .mypy_cache .ruff_cache .pytest_cache .hypothesis
 
 # Needs GNU gettext (Debian: gettext). Translate the new entries in
 # locale/id/LC_MESSAGES/django.po, then commit both django.po and django.mo.
