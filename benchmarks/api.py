@@ -58,8 +58,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import recreate_database  # noqa: E402
-from benchmarks.pages import seed, seeded  # noqa: E402
+from benchmarks.common import demo_programme  # noqa: E402
 
 BANK = "PASAR"
 BANK_LOGIN = ("pasar", "wibawa-demo")  # seed_demo's demo staff of PASAR
@@ -322,17 +321,10 @@ def main() -> None:
             "CELERY_TASK_ALWAYS_EAGER": "1",
         }
     )
-    reused = args.reuse and seeded(args.database)
-    if not reused:
-        recreate_database(args.database)
-    import django
-
-    django.setup()
+    demo_programme(database=args.database, months=args.months, reuse=args.reuse)
     from config.clock import business_today
     from loans.models import Loan, Repayment
 
-    if not reused:
-        seed(args.months)
     loans = open_loans()
     if not loans:
         raise SystemExit(f"the demo programme has no open {BANK} loan: seed it again")

@@ -1,5 +1,5 @@
-"""What the benchmark scripts share: a scratch database made afresh and a real Celery
-worker started beside the script."""
+"""What the benchmark scripts share: a scratch database made afresh (empty, or with the
+demo programme) and a real Celery worker started beside the script."""
 
 from __future__ import annotations
 
@@ -35,6 +35,46 @@ def recreate_database(url: str) -> None:
     ) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def seeded(database: str) -> bool:
+    """Whether ``database`` already holds a demo programme (any loan)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(database, connect_timeout=3) as probe:
+            row = probe.execute("SELECT count(*) FROM loans_loan").fetchone()
+            return row is not None and row[0] > 0
+    except psycopg.Error:
+        return False
+
+
+def seed(months: int) -> None:
+    """Migrate, seed the demo programme with ``months`` months of history, VACUUM ANALYZE."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    started = time.perf_counter()
+    print(f"seeding the demo programme with {months} months of history ...", flush=True)
+    call_command("migrate", verbosity=0)
+    call_command("seed_demo", months=months, allow_production=True)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE)")
+    print(f"  seeded in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def demo_programme(*, database: str, months: int, reuse: bool) -> None:
+    """Set Django up on ``database`` (the environment already says the rest) with the demo
+    programme: kept when ``reuse`` finds one there, else the database is made afresh and
+    seeded with ``months`` months of history."""
+    reused = reuse and seeded(database)
+    if not reused:
+        recreate_database(database)
+    import django
+
+    django.setup()
+    if not reused:
+        seed(months)
 
 
 @contextmanager

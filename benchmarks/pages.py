@@ -41,7 +41,7 @@ from typing import Any, NamedTuple
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import recreate_database  # noqa: E402
+from benchmarks.common import demo_programme  # noqa: E402
 
 
 class Page(NamedTuple):
@@ -121,30 +121,6 @@ def demo_ids() -> dict[str, int]:
 
 def label(page: Page) -> str:
     return page.url + (" (htmx)" if page.htmx else "")
-
-
-def seeded(database: str) -> bool:
-    import psycopg
-
-    try:
-        with psycopg.connect(database, connect_timeout=3) as probe:
-            row = probe.execute("SELECT count(*) FROM loans_loan").fetchone()
-            return row is not None and row[0] > 0
-    except psycopg.Error:
-        return False
-
-
-def seed(months: int) -> None:
-    from django.core.management import call_command
-    from django.db import connection
-
-    started = time.perf_counter()
-    print(f"seeding the demo programme with {months} months of history ...", flush=True)
-    call_command("migrate", verbosity=0)
-    call_command("seed_demo", months=months, allow_production=True)
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM (ANALYZE)")
-    print(f"  seeded in {time.perf_counter() - started:.0f} s", flush=True)
 
 
 def client_for(user: str | None, clients: dict[str | None, Any]) -> Any:
@@ -241,16 +217,9 @@ def main() -> None:
             "CELERY_TASK_ALWAYS_EAGER": "1",
         }
     )
-    reused = args.reuse and seeded(args.database)
-    if not reused:
-        recreate_database(args.database)
-    import django
-
-    django.setup()
+    demo_programme(database=args.database, months=args.months, reuse=args.reuse)
     from loans.models import Loan, Repayment
 
-    if not reused:
-        seed(args.months)
     print(
         f"demo programme: {Loan.objects.count():,} loans, {Repayment.objects.count():,} repayments; "
         f"{args.runs} requests a page, DEBUG off, in process (django.test.Client)\n",
