@@ -1,18 +1,29 @@
 """API tokens that expire: a token is refused once it is older than ``API_TOKEN_TTL_DAYS``
 (401); its owner asks ``POST auth/token/`` for a new one. The owner (``DELETE
-auth/token/revoke/``) and the manager can revoke one at any time."""
+auth/token/revoke/``) and the manager can revoke one at any time.
+
+Every API request starts here, so the token is looked up with everything the request's
+scope needs in one query: the user, their roles (groups), the bank they work for and the
+borrower they log in as (config/roles.py then reads nothing more)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
+
+from config.roles import remember_principal
 
 
 def token_expires_at(token: Token) -> datetime:
@@ -24,12 +35,85 @@ def token_expired(token: Token, now: datetime | None = None) -> bool:
     return (now or timezone.now()) >= token_expires_at(token)
 
 
+@cache
+def principal_query() -> tuple[str, list[str]]:
+    """The SQL of the token look-up, with one parameter (the key), and the user's field
+    names in the order of its first columns; then come the token's ``created``, a group
+    name, the bank's id and the borrower's id, a row per group of the user (at least one).
+    The ORM writes it once per process: it runs on every API request, and compiling a
+    query costs more than running this one."""
+    from banks.models import BankStaff
+    from borrowers.models import Borrower
+
+    user_fields = [field.attname for field in get_user_model()._meta.concrete_fields]
+    sentinel = "wibawa-principal-key"
+    query = (
+        Token.objects.filter(key=sentinel)
+        .annotate(
+            staff_bank_id=Subquery(BankStaff.objects.filter(user=OuterRef("user_id")).values("bank_id")[:1]),
+            own_borrower_id=Subquery(Borrower.objects.filter(user=OuterRef("user_id")).values("pk")[:1]),
+        )
+        .values_list(
+            *(f"user__{name}" for name in user_fields),
+            "created",
+            "user__groups__name",
+            "staff_bank_id",
+            "own_borrower_id",
+        )
+        .order_by()
+        .query
+    )
+    sql, params = query.sql_with_params()
+    if list(params) != [sentinel]:  # the key must be the query's only parameter
+        raise ImproperlyConfigured(f"the token look-up has parameters {params!r}")
+    return sql, user_fields
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """A datetime column read by a raw cursor: naive (UTC) on SQLite, aware on PostgreSQL."""
+    if value is not None and timezone.is_naive(value):
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def token_principal(key: str) -> tuple[Any, Token] | None:
+    """The user and token of ``key`` (None if there is no such token), with the user's
+    roles, bank and borrower remembered on it (config/roles.py)."""
+    sql, user_attnames = principal_query()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key])
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    width = len(user_attnames)
+    first = rows[0]
+    values = dict(zip(user_attnames, first[:width], strict=True))
+    for name in ("last_login", "date_joined"):
+        if name in values:
+            values[name] = _aware(values[name])
+    user_model = get_user_model()
+    user = user_model.from_db(connection.alias, user_attnames, [values[name] for name in user_attnames])
+    created, _group, bank_id, borrower_id = first[width:]
+    remember_principal(
+        user, groups=[row[width + 1] for row in rows if row[width + 1]], bank_id=bank_id, borrower_id=borrower_id
+    )
+    token = Token.from_db(connection.alias, ["key", "user_id", "created"], [key, user.pk, _aware(created)])
+    token.user = user
+    return user, token
+
+
 class ExpiringTokenAuthentication(TokenAuthentication):
-    """DRF's token authentication (``Authorization: Token <key>``), refusing an expired
-    token with 401 and a message saying how to get a new one."""
+    """DRF's token authentication (``Authorization: Token <key>``): the same answers (401
+    for an unknown token or an inactive user), and 401 with a message saying how to get a
+    new one for an expired token."""
 
     def authenticate_credentials(self, key: str) -> tuple[Any, Token]:
-        user, token = super().authenticate_credentials(key)
+        found = token_principal(key)
+        if found is None:
+            raise AuthenticationFailed(_("Invalid token."))
+        user, token = found
+        if not user.is_active:
+            raise AuthenticationFailed(_("User inactive or deleted."))
         if token_expired(token):
             raise AuthenticationFailed(_("The token has expired: ask for a new one at POST /api/v1/auth/token/."))
         return user, token

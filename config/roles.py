@@ -48,6 +48,15 @@ def roles_of(user: UserLike) -> frozenset[str]:
     return cached
 
 
+def remember_principal(user: UserLike, *, groups: list[str], bank_id: int | None, borrower_id: int | None) -> None:
+    """Store what :func:`roles_of`, :func:`bank_id_of` and :func:`borrower_id_of` would
+    read, when the caller has read it already (the API's token look-up reads the user, their
+    groups, bank and borrower in one query: config/authentication.py)."""
+    user._wibawa_roles = frozenset(groups) & frozenset(Role.values)
+    user._wibawa_bank_id = bank_id
+    user._wibawa_borrower_id = borrower_id
+
+
 def has_role(user: UserLike, *roles: str) -> bool:
     return bool(roles_of(user) & set(roles))
 

@@ -29,6 +29,7 @@ from loans.selectors.applications import (
     loan_list,
     loan_next_installment,
     loan_visible,
+    loan_with_names,
 )
 from loans.selectors.servicing import Arrears, loan_arrears
 
@@ -55,14 +56,17 @@ class InstallmentRowSerializer(InstallmentSerializer):
 
 
 class LoanSerializer(serializers.Serializer):
+    """A loan from :func:`loans.selectors.applications.loan_with_names` (its bank, borrower
+    and product by name)."""
+
     id = serializers.IntegerField()
     contract_number = serializers.CharField()
-    bank = serializers.CharField(source="bank.code")
+    bank = serializers.CharField(source="bank_code")
     borrower = serializers.IntegerField(source="borrower_id")
-    borrower_name = serializers.CharField(source="borrower.name")
+    borrower_name = serializers.CharField()
     application = serializers.IntegerField(source="application_id")
-    product = serializers.CharField(source="terms.product.code")
-    terms_version = serializers.IntegerField(source="terms.version")
+    product = serializers.CharField(source="product_code")
+    terms_version = serializers.IntegerField()
     principal = serializers.IntegerField(help_text="Rupiah disbursed.")
     annual_rate = serializers.DecimalField(max_digits=7, decimal_places=4, help_text="Percent a year.")
     method = serializers.CharField()
@@ -187,7 +191,7 @@ class LoanListApi(APIView):
         tags=["loans"],
     )
     def get(self, request: Request) -> Response:
-        queryset = loan_list(user=request.user, params=request.query_params)
+        queryset = loan_with_names(loan_list(user=request.user, params=request.query_params))
         return paginated_response(request=request, view=self, queryset=queryset, serializer_class=LoanSerializer)
 
 
@@ -199,7 +203,10 @@ class LoanDetailApi(APIView):
         tags=["loans"],
     )
     def get(self, request: Request, loan_id: int) -> Response:
-        return Response(LoanDetailSerializer(_loan_or_404(request, loan_id)).data)
+        loan = loan_with_names(loan_visible(user=request.user)).filter(pk=loan_id).first()
+        if loan is None:
+            raise Http404
+        return Response(LoanDetailSerializer(loan).data)
 
 
 class LoanScheduleApi(APIView):
@@ -314,6 +321,6 @@ class MeApi(APIView):
                 "kelurahan": borrower.kelurahan_id,
             },
             "applications": list(application_visible(user=request.user).order_by("-id")),
-            "loans": list(loan_visible(user=request.user).order_by("-id")),
+            "loans": list(loan_with_names(loan_visible(user=request.user)).order_by("-id")),
         }
         return Response(self.OutputSerializer(data).data)
