@@ -827,3 +827,21 @@ def test_the_command_closes_up_to_a_date_and_says_so(pasar: Bank) -> None:
     out = StringIO()
     call_command("close_business_date", "--until", "2026-04-03", stdout=out)
     assert "Nothing to close" in out.getvalue()
+
+
+def test_the_command_shows_each_chunk_of_a_date_as_it_is_done(pasar: Bank, settings: Any) -> None:
+    settings.CLOSE_CHUNK_LOANS = 2
+    for _ in range(5):
+        new_loan(pasar)
+    close_business_date(business_date=date(2026, 4, 1))
+    out = StringIO()
+
+    call_command("close_business_date", "--until", "2026-04-02", stdout=out)
+
+    lines = out.getvalue().splitlines()
+    assert [line.split(", ")[:2] for line in lines[:-1]] == [
+        ["  2026-04-02: chunk 1/3", "2 loans closed"],
+        ["  2026-04-02: chunk 2/3", "4 loans closed"],
+        ["  2026-04-02: chunk 3/3", "5 loans closed"],
+    ]
+    assert lines[-1].startswith("Closed 2026-04-02: 5 loans in 3 chunks")

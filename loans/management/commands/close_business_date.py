@@ -1,10 +1,12 @@
 """``python manage.py close_business_date [--until DATE]``: the nightly close's catch-up
 run in this process (no worker needed): every business date after the last closed one
 up to ``--until`` (default: yesterday in Asia/Jakarta), one after the other; only that
-date when nothing was ever closed. Prints each date closed."""
+date when nothing was ever closed. Prints each date closed and, for a date of more than
+one chunk, each chunk as it is done (with the loans closed so far and the time taken)."""
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from typing import Any
 
@@ -34,8 +36,16 @@ class Command(BaseCommand):
             self.stdout.write(f"Nothing to close: the last closed business date is {last}.")
             return
         for day in dates:
+            started = time.monotonic()
+
+            def progress(done: int, chunks: int, loans: int, day: date = day, started: float = started) -> None:
+                if chunks > 1:
+                    self.stdout.write(
+                        f"  {day}: chunk {done}/{chunks}, {loans:,} loans closed, {time.monotonic() - started:.1f} s"
+                    )
+
             try:
-                run = close_business_date(business_date=day)
+                run = close_business_date(business_date=day, progress=progress)
             except (CloseRunning, ApplicationError) as exc:
                 raise CommandError(exc.message) from exc
             seconds = (run.finished_at - run.started_at).total_seconds() if run.finished_at else 0.0

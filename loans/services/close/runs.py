@@ -14,7 +14,7 @@ the run done. The last closed business date is the latest done run's date.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -210,15 +210,23 @@ def close_fail(*, run_id: int, error: str) -> None:
     logger.error("close run %s failed: %s", run_id, error)
 
 
-def close_business_date(*, business_date: date) -> CloseRun:
-    """Close ``business_date`` in this process: start, every chunk one after the other,
-    finish. A failure marks the run failed and is raised again. Raises what
-    :func:`close_start` raises."""
+#: Told after each chunk of a close run in this process: the chunks done, the run's
+#: chunks, and the loans closed so far.
+ChunkProgress = Callable[[int, int, int], None]
+
+
+def close_business_date(*, business_date: date, progress: ChunkProgress | None = None) -> CloseRun:
+    """Close ``business_date`` in this process: start, every chunk one after the other
+    (``progress`` told after each), finish. A failure marks the run failed and is raised
+    again. Raises what :func:`close_start` raises."""
     plan = close_start(business_date=business_date)
     try:
         rules = close_rules()
-        for low, high in plan.chunks:
-            close_chunk(run_id=plan.run_id, low=low, high=high, rules=rules)
+        loans = 0
+        for done, (low, high) in enumerate(plan.chunks, start=1):
+            loans += close_chunk(run_id=plan.run_id, low=low, high=high, rules=rules).loans
+            if progress is not None:
+                progress(done, len(plan.chunks), loans)
         return close_finish(run_id=plan.run_id)
     except Exception as exc:
         close_fail(run_id=plan.run_id, error=repr(exc))
