@@ -119,7 +119,7 @@ def main() -> None:
         captured: list[str] = []
         with connection.execute_wrapper(recorder(captured)):  # survives the request's reset_queries
             send(run)
-        profiler = cProfile.Profile() if args.profile else None
+        profiler = cProfile.Profile(time.process_time) if args.profile else None
         cpu, wall = time.process_time(), time.perf_counter()
         if profiler:
             profiler.enable()

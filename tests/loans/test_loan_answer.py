@@ -1,0 +1,56 @@
+"""``GET loans/{id}/`` answers with a plain function (loans/apis/loans.py
+``loan_detail_answer``) instead of walking DRF's serializers: its JSON must be exactly
+what ``LoanDetailSerializer`` gives (the schema's shape), for loans in every state a
+programme holds."""
+
+from io import StringIO
+from typing import Any
+
+import orjson
+import pytest
+from django.core.management import call_command
+from django.db.models import Count
+
+from banks.models import Bank
+from config.clock import business_today
+from loans.apis.loans import LoanDetailSerializer, loan_detail_answer
+from loans.models import Installment, Loan, ProductTerms
+from loans.selectors.applications import loan_with_names
+from loans.selectors.servicing import loan_arrears
+from tests.factories import ApplicationFactory, loan_for
+
+pytestmark = pytest.mark.django_db
+
+
+def serializer_answer(loan: Loan) -> Any:
+    return LoanDetailSerializer(loan).data
+
+
+def test_the_plain_answer_is_the_serializers_for_every_loan_of_a_programme(api_client: Any) -> None:
+    call_command("seed_demo", "--allow-production", "--months", "12", stdout=StringIO())
+    terms = ProductTerms.objects.order_by("pk").first()
+    bank = Bank.objects.order_by("pk").first()
+    # A loan whose schedule is not stored yet.
+    pending = loan_for(ApplicationFactory.create(state="approved", terms=terms, bank=bank), written_off_principal=0)
+    assert pending.schedule_status == Loan.ScheduleStatus.PENDING
+    Loan.objects.filter(pk=Loan.objects.filter(status=Loan.Status.ACTIVE).values("pk")[:1]).update(
+        collectibility=3, collectibility_hold=2, as_of=business_today()
+    )
+    # A loan behind with principal, interest and penalties (the ledger's sums are not what
+    # is compared here: only how they are rendered).
+    late = (
+        Loan.objects.filter(status=Loan.Status.ACTIVE, schedule_status=Loan.ScheduleStatus.READY)
+        .order_by("disbursed_on")
+        .first()
+    )
+    assert late is not None
+    Installment.objects.filter(
+        loan=late, schedule_version=late.schedule_version, due_date__lte=business_today()
+    ).update(principal_paid=0, interest_paid=0, penalty=1_234, penalty_paid=0, paid_on=None)
+    loans = list(loan_with_names(Loan.objects.all()).order_by("pk"))
+    statuses = dict(Loan.objects.values_list("status").annotate(n=Count("pk")))
+    assert {Loan.Status.ACTIVE, Loan.Status.OVERDUE, Loan.Status.PAID_OFF} <= set(statuses), statuses
+    arrears = [loan_arrears(loan=loan, on=business_today()) for loan in loans]
+    assert any(a.principal and a.interest and a.penalty for a in arrears)
+    for loan in loans:
+        assert orjson.dumps(loan_detail_answer(loan)) == orjson.dumps(serializer_answer(loan)), loan.pk
