@@ -15,23 +15,47 @@ RUPIAH_PARAMS = frozenset({"principal", "limit", "available"})
 
 def rupiah_digits(amount: int) -> str:
     """``1234567`` as "1.234.567" in Indonesian, "1,234,567" in English."""
+    return _digits(amount, indonesian=(get_language() or "id").startswith("id"))
+
+
+def _digits(amount: int, *, indonesian: bool) -> str:
     text = f"{amount:,}"
-    return text.replace(",", ".") if (get_language() or "id").startswith("id") else text
+    return text.replace(",", ".") if indonesian else text
+
+
+class CheckRenderer:
+    """Renders stored check results in the language active when it was made, each
+    template translated once: a page of applications repeats the same few templates,
+    and a translation looked up again costs more than the rest of the rendering."""
+
+    def __init__(self) -> None:
+        self._indonesian = (get_language() or "id").startswith("id")
+        self._translated: dict[str, str] = {}
+
+    def _gettext(self, text: str) -> str:
+        translated = self._translated.get(text)
+        if translated is None:
+            translated = self._translated[text] = gettext(text)
+        return translated
+
+    def __call__(self, check: dict[str, Any]) -> dict[str, Any]:
+        """A stored check result as ``{"name", "passed", "message"}``."""
+        params = dict(check.get("params") or {})
+        for name in RUPIAH_PARAMS & params.keys():
+            if isinstance(params[name], int):
+                params[name] = _digits(params[name], indonesian=self._indonesian)
+        if "basis" in params:
+            params["basis"] = self._gettext(params["basis"]).format(**(params.pop("basis_params", None) or {}))
+        try:
+            message = self._gettext(check["template"]).format(**params)
+        except (KeyError, IndexError, ValueError):
+            message = check["template"]
+        return {"name": check["name"], "passed": check["passed"], "message": message}
 
 
 def render_check(check: dict[str, Any]) -> dict[str, Any]:
     """A stored check result as ``{"name", "passed", "message"}`` in the active language."""
-    params = dict(check.get("params") or {})
-    for name in RUPIAH_PARAMS & params.keys():
-        if isinstance(params[name], int):
-            params[name] = rupiah_digits(params[name])
-    if "basis" in params:
-        params["basis"] = gettext(params["basis"]).format(**(params.pop("basis_params", None) or {}))
-    try:
-        message = gettext(check["template"]).format(**params)
-    except (KeyError, IndexError, ValueError):
-        message = check["template"]
-    return {"name": check["name"], "passed": check["passed"], "message": message}
+    return CheckRenderer()(check)
 
 
 def stage_times(application: Application, events: list[AuditEntry], now: datetime) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from django.http import Http404
@@ -19,12 +20,12 @@ from audit.models import AuditEntry
 from banks.models import Bank
 from borrowers.models import Borrower, Business
 from config import api
-from config.api import Pagination, RupiahField, paginated_response
+from config.api import Pagination, RupiahField, paginated_rows_response
 from config.errors import ApplicationError, ConflictSerializer, ErrorSerializer, ItemsNotFound
 from config.roles import Role, require_role
 from loans.apis import examples
 from loans.models import Application, Product
-from loans.presenters import render_check, stage_times
+from loans.presenters import CheckRenderer, render_check, stage_times
 from loans.selectors.applications import application_list, application_visible
 from loans.services import applications as services
 
@@ -111,7 +112,7 @@ class ApplicationSerializer(serializers.Serializer):
         return [render_check(check) for check in application.checks]
 
     def get_waiting_seconds(self, application: Application) -> int:
-        return int((timezone.now() - application.state_changed_at).total_seconds())
+        return waiting_seconds(application.state_changed_at, timezone.now())
 
     def get_has_visit_photo(self, application: Application) -> bool:
         return bool(application.visit_photo)
@@ -121,6 +122,98 @@ class ApplicationSerializer(serializers.Serializer):
             return None
         loan = getattr(application, "loan", None)
         return loan.pk if loan else None
+
+
+def waiting_seconds(state_changed_at: datetime, now: datetime) -> int:
+    """Whole seconds the application has been in its current state at ``now``."""
+    return int((now - state_changed_at).total_seconds())
+
+
+#: What the list reads of each application (``values()`` names): its own columns, and
+#: through the joins it needs the borrower's name and kecamatan, the bank's and the
+#: product's codes, the terms' version and the loan's id (the business is only its id).
+LIST_COLUMNS = (
+    "id",
+    "state",
+    "borrower_id",
+    "borrower__name",
+    "business_id",
+    "borrower__kelurahan__parent_id",
+    "bank__code",
+    "product__code",
+    "terms__version",
+    "principal",
+    "tenor_months",
+    "collateral",
+    "purpose",
+    "checks",
+    "checks_run_at",
+    "state_changed_at",
+    "created_at",
+    "visited_on",
+    "visit_notes",
+    "visit_latitude",
+    "visit_longitude",
+    "visit_photo",
+    "forwarded_at",
+    "credit_result",
+    "credit_notes",
+    "contract_number",
+    "approved_at",
+    "disbursed_on",
+    "end_reason",
+    "loan__id",
+)
+
+
+def application_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` (of ``LIST_COLUMNS``) as :class:`ApplicationSerializer` renders the same
+    applications, field for field and format for format (a test holds the two equal),
+    without DRF's per-row walk of its fields: the list's hot path. Times, dates and
+    coordinates are rendered by the serializer's own fields."""
+    fields = ApplicationSerializer._declared_fields
+    # The serializer's format for every time, in the current time zone looked up once.
+    when = serializers.DateTimeField(default_timezone=timezone.get_current_timezone()).to_representation
+    day = fields["visited_on"].to_representation
+    coordinate = fields["visit_latitude"].to_representation
+    check = CheckRenderer()
+    now = timezone.now()
+    return [
+        {
+            "id": row["id"],
+            "state": row["state"],
+            "borrower": row["borrower_id"],
+            "borrower_name": row["borrower__name"],
+            "business": row["business_id"],
+            "kecamatan": row["borrower__kelurahan__parent_id"],
+            "bank": row["bank__code"],
+            "product": row["product__code"],
+            "terms_version": row["terms__version"],
+            "principal": row["principal"],
+            "tenor_months": row["tenor_months"],
+            "collateral": row["collateral"],
+            "purpose": row["purpose"],
+            "checks": [check(stored) for stored in row["checks"]],
+            "checks_run_at": when(row["checks_run_at"]),
+            "state_changed_at": when(row["state_changed_at"]),
+            "waiting_seconds": waiting_seconds(row["state_changed_at"], now),
+            "created_at": when(row["created_at"]),
+            "visited_on": day(row["visited_on"]),
+            "visit_notes": row["visit_notes"],
+            "visit_latitude": None if row["visit_latitude"] is None else coordinate(row["visit_latitude"]),
+            "visit_longitude": None if row["visit_longitude"] is None else coordinate(row["visit_longitude"]),
+            "has_visit_photo": bool(row["visit_photo"]),
+            "forwarded_at": when(row["forwarded_at"]),
+            "credit_result": row["credit_result"],
+            "credit_notes": row["credit_notes"],
+            "contract_number": row["contract_number"],
+            "approved_at": when(row["approved_at"]),
+            "disbursed_on": day(row["disbursed_on"]),
+            "end_reason": row["end_reason"],
+            "loan": row["loan__id"] if row["state"] == Application.State.DISBURSED else None,
+        }
+        for row in rows
+    ]
 
 
 class ApplicationDetailSerializer(ApplicationSerializer):
@@ -197,7 +290,9 @@ class ApplicationListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         queryset = application_list(user=request.user, params=request.query_params)
-        return paginated_response(request=request, view=self, queryset=queryset, serializer_class=ApplicationSerializer)
+        return paginated_rows_response(
+            request=request, view=self, queryset=queryset, columns=LIST_COLUMNS, render=application_rows
+        )
 
     @extend_schema(
         operation_id="applications_create",
