@@ -129,7 +129,8 @@ def _may_ask(user: Any, kind: str) -> None:
 
 def _resolve(*, actor: Any, request: ReportRequest) -> tuple[ReportParams, dict[str, Any]]:
     """The checked parameters, and the objects the report belongs to (bank, loan,
-    borrower, repayment). Objects the actor may not see are not found (404)."""
+    repayment; the borrower is the loan's). Objects the actor may not see are not found
+    (404)."""
     errors = _field_errors(request)
     period = None
     if request.period is not None and "period" not in errors:
@@ -150,7 +151,7 @@ def _resolve(*, actor: Any, request: ReportRequest) -> tuple[ReportParams, dict[
     _may_ask(actor, request.kind)
     if request.kind == "city_books" and request.bank is None and not reads_all(actor):
         raise PermissionDenied(_("Bank staff ask for the city's books of their own bank (give bank)."))
-    owners: dict[str, Any] = {"bank": None, "loan": None, "borrower": None, "repayment": None}
+    owners: dict[str, Any] = {"bank": None, "loan": None, "repayment": None}
     bank_id: int | None = None
     if request.bank is not None:
         bank = bank_visible(user=actor).filter(code=request.bank).first()
@@ -173,7 +174,7 @@ def _resolve(*, actor: Any, request: ReportRequest) -> tuple[ReportParams, dict[
         loan = loan_visible(user=actor).filter(pk=loan_id).first()
         if loan is None:
             raise ItemsNotFound(_("No such loan."), errors={"loan": [_("No such loan among yours.")]})
-        owners["loan"], owners["borrower"] = loan, loan.borrower
+        owners["loan"] = loan
         owners["bank"] = owners["bank"] or loan.bank
     as_of = request.as_of
     if as_of is None and "as_of" in KINDS[request.kind].optional:
@@ -205,15 +206,16 @@ def request_key(params: ReportParams) -> str:
 
 
 def _new_report(*, params: ReportParams, owners: dict[str, Any], actor: Any, at: datetime) -> Report:
-    """A queued report for ``params`` (numbered), its task sent after the commit."""
-    bank = owners.get("bank")
+    """A queued report for ``params`` (numbered), its task sent after the commit. It
+    belongs to the ``owners`` given (bank, loan, repayment) and to the loan's borrower."""
+    bank, loan = owners.get("bank"), owners.get("loan")
     report = Report.objects.create(
         kind=params.kind,
         format=params.format,
         language=params.language,
         bank=bank,
-        borrower=owners.get("borrower"),
-        loan=owners.get("loan"),
+        borrower_id=loan.borrower_id if loan is not None else None,
+        loan=loan,
         repayment=owners.get("repayment"),
         period=params.period.code if params.period else "",
         as_of=params.as_of,
@@ -279,7 +281,7 @@ def papers_after_repayment(*, repayment: Repayment, loan: Loan, paid_off: bool) 
     a booking is never slowed by a PDF; queued with it, they are never lost."""
     if not settings.REPORTS_AUTO_PAPERS:
         return []
-    owners = {"bank": loan.bank, "loan": loan, "borrower": loan.borrower, "repayment": repayment}
+    owners = {"bank": loan.bank, "loan": loan, "repayment": repayment}
     at = timezone.now()
     made = [
         _new_report(params=ReportParams(kind="receipt", repayment_id=repayment.pk), owners=owners, actor=None, at=at)
