@@ -16,7 +16,7 @@ from config.api import Pagination, RupiahField, paginator_of
 from config.clock import business_today
 from config.errors import ConflictSerializer, ErrorSerializer
 from loans.apis.loans import ERRORS, _loan_or_404
-from loans.models import Repayment, RepaymentAllocation
+from loans.models import Loan, Repayment, RepaymentAllocation
 from loans.selectors.servicing import allocations_of, loan_repayments
 from loans.services.repayments import (
     RepaymentRequest,
@@ -150,24 +150,33 @@ class RepaymentListApi(APIView):
         tags=["repayments"],
     )
     def post(self, request: Request, loan_id: int) -> Response:
-        loan = _loan_or_404(request, loan_id)
-        key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
-        if len(key) > 128:
-            raise serializers.ValidationError({IDEMPOTENCY_HEADER: ["At most 128 characters."]})
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        # The service finds the loan among the caller's and locks it in one query. A bad
+        # request looks it up here first, so that a loan the caller may not see answers
+        # 404 before any complaint about the body, as on every other loan endpoint.
+        try:
+            key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+            if len(key) > 128:
+                raise serializers.ValidationError({IDEMPOTENCY_HEADER: ["At most 128 characters."]})
+            serializer = self.InputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+        except Exception:
+            _loan_or_404(request, loan_id)
+            raise
         data = serializer.validated_data
-        repayment, replayed = repayment_post(
-            actor=request.user,
-            loan_id=loan.pk,
-            request=RepaymentRequest(
-                amount=data["amount"],
-                paid_on=data["paid_on"],
-                channel=data["channel"],
-                reference=data["reference"].strip(),
-                idempotency_key=key,
-            ),
-        )
+        try:
+            repayment, replayed = repayment_post(
+                actor=request.user,
+                loan_id=loan_id,
+                request=RepaymentRequest(
+                    amount=data["amount"],
+                    paid_on=data["paid_on"],
+                    channel=data["channel"],
+                    reference=data["reference"].strip(),
+                    idempotency_key=key,
+                ),
+            )
+        except Loan.DoesNotExist:
+            raise Http404 from None
         headers = {REPLAYED_HEADER: "true"} if replayed else {}
         return Response(repayment.response, status=201, headers=headers)
 

@@ -4,17 +4,22 @@ installments."""
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from config.errors import StateConflict, choice_name
 from loans.models import Installment, Loan
 
 
-def loan_lock(loan_id: int) -> Loan:
+def loan_lock(loan_id: int, *, among: QuerySet[Loan] | None = None) -> Loan:
     """The loan under its row lock (``SELECT ... FOR UPDATE`` of the loan row only), with
     its terms and bank. Everything that moves a loan's money or schedule takes it first,
-    so those changes to one loan serialise."""
-    return Loan.objects.select_for_update(of=("self",)).select_related("terms", "bank").get(pk=loan_id)
+    so those changes to one loan serialise. ``among`` (the loans a user may see,
+    :func:`loans.selectors.applications.loan_visible`) narrows the look-up to them in the
+    same query: a loan outside it raises Loan.DoesNotExist, as a missing one does, and is
+    not locked."""
+    loans = Loan.objects.all() if among is None else among.select_related(None)
+    return loans.select_for_update(of=("self",)).select_related("terms", "bank").get(pk=loan_id)
 
 
 def require_open(loan: Loan) -> None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -47,6 +47,7 @@ from config.roles import bank_id_of
 from loans import arrears, waterfall
 from loans.models import Installment, Loan, Repayment, RepaymentAllocation
 from loans.presenters import rupiah_digits
+from loans.selectors.applications import loan_visible
 from loans.selectors.servicing import business_date_last_closed
 from loans.services.common import current_installments, loan_lock, require_schedule_ready
 
@@ -250,13 +251,13 @@ def _later(loan: Loan, *, after: tuple[date, int]) -> list[Repayment]:
     return later
 
 
-def _recompute_close(loan: Loan, from_date: date) -> None:
-    """Redo the nightly close's figures of ``loan`` from ``from_date`` when that date
-    was closed already, or is being closed now (a backdated posting or a reversal);
-    nothing happens otherwise."""
-    from loans.services.close import loans_close_recompute
+def _recompute_close(loan: Loan, from_date: date, *, last_closed: date | None) -> None:
+    """Redo the nightly close's figures of ``loan`` (held locked) from ``from_date`` when
+    that date was closed already (``last_closed``, read in this transaction), or is being
+    closed now (a backdated posting or a reversal); nothing happens otherwise."""
+    from loans.services.close import loan_close_recompute
 
-    loans_close_recompute(loan_ids=[loan.pk], from_date=from_date)
+    loan_close_recompute(loan=loan, from_date=from_date, last_closed=last_closed)
 
 
 def repayment_fields(repayment: Repayment) -> dict[str, Any]:
@@ -275,13 +276,18 @@ def repayment_fields(repayment: Repayment) -> dict[str, Any]:
     }
 
 
-def repayment_body(repayment: Repayment, loan: Loan) -> dict[str, Any]:
-    """The API's answer for ``repayment`` (stored as the first answer to replay)."""
-    allocations = (
-        RepaymentAllocation.objects.filter(repayment=repayment, undone_at__isnull=True)
-        .select_related("installment")
-        .order_by("id")
-    )
+def repayment_body(
+    repayment: Repayment, loan: Loan, allocations: Iterable[RepaymentAllocation] | None = None
+) -> dict[str, Any]:
+    """The API's answer for ``repayment`` (stored as the first answer to replay).
+    ``allocations`` are its active allocations in order, with their installments, when
+    the caller holds them (booking it); otherwise they are read."""
+    if allocations is None:
+        allocations = (
+            RepaymentAllocation.objects.filter(repayment=repayment, undone_at__isnull=True)
+            .select_related("installment")
+            .order_by("id")
+        )
     return {
         **repayment_fields(repayment),
         "allocations": [
@@ -303,11 +309,18 @@ def repayment_body(repayment: Repayment, loan: Loan) -> dict[str, Any]:
 
 
 def _existing(bank_id: int, request: RepaymentRequest) -> Repayment | None:
+    """The bank's earlier repayment ``request`` is a retry of: the one with its
+    Idempotency-Key, else the one with its reference (each unique per bank; one query
+    reads both); None for a new request."""
+    same = Q(reference=request.reference)
     if request.idempotency_key:
-        found = Repayment.objects.filter(bank_id=bank_id, idempotency_key=request.idempotency_key).first()
-        if found is not None:
-            return found
-    return Repayment.objects.filter(bank_id=bank_id, reference=request.reference).first()
+        same |= Q(idempotency_key=request.idempotency_key)
+    found = list(Repayment.objects.filter(same, bank_id=bank_id))
+    if request.idempotency_key:
+        by_key = next((r for r in found if r.idempotency_key == request.idempotency_key), None)
+        if by_key is not None:
+            return by_key
+    return next((r for r in found if r.reference == request.reference), None)
 
 
 def _replay(existing: Repayment, digest: str) -> tuple[Repayment, bool]:
@@ -319,7 +332,10 @@ def _replay(existing: Repayment, digest: str) -> tuple[Repayment, bool]:
     return existing, True
 
 
-def _check_dates(loan: Loan, paid_on: date) -> None:
+def _check_dates(loan: Loan, paid_on: date, *, last_closed: date | None) -> None:
+    """Refuse (ApplicationError) a date in the future, before the disbursement, or
+    backdated more than the bank allows before ``last_closed`` (the last closed
+    business date)."""
     if paid_on > business_today():
         raise ApplicationError(_("A repayment cannot be dated in the future."), {"paid_on": [_("In the future.")]})
     if paid_on < loan.disbursed_on:
@@ -327,7 +343,6 @@ def _check_dates(loan: Loan, paid_on: date) -> None:
             "on": loan.disbursed_on.isoformat()
         }
         raise ApplicationError(message, {"paid_on": [message]})
-    last_closed = business_date_last_closed()
     limit = loan.bank.backdate_limit_days
     if last_closed is not None and paid_on <= last_closed and (last_closed - paid_on).days > limit:
         message = _("Backdated more than %(days)s days before the last closed business date (%(closed)s).") % {
@@ -348,11 +363,11 @@ def repayment_post(
 ) -> tuple[Repayment, bool]:
     """Book ``request`` on the loan ``loan_id`` for its bank's staff (or the bank's
     token). Returns the repayment and whether it is a replay of an earlier identical
-    request (then nothing was booked). Raises PermissionDenied (not the loan's bank),
-    StateConflict (schedule pending, loan paid off, order across a deferral, fund),
-    ApplicationError (dates, amount above the pay-off amount, with ``payoff_amount``)
-    and IdempotencyMismatch (same key or reference, different body). The caller has
-    checked the loan is visible to ``actor``."""
+    request (then nothing was booked). Raises Loan.DoesNotExist (no such loan among
+    those ``actor`` may see: the API's 404), PermissionDenied (visible, but not the
+    loan's bank), StateConflict (schedule pending, loan paid off, order across a
+    deferral, fund), ApplicationError (dates, amount above the pay-off amount, with
+    ``payoff_amount``) and IdempotencyMismatch (same key or reference, different body)."""
     if request.amount <= 0:
         raise ApplicationError(_("The amount must be positive."), {"amount": [_("Must be positive.")]})
     digest = request.digest(loan_id)
@@ -370,14 +385,15 @@ def repayment_post(
 
 
 def _post(*, actor: Any, loan_id: int, request: RepaymentRequest, digest: str, at: datetime) -> tuple[Repayment, bool]:
-    loan = loan_lock(loan_id)
+    loan = loan_lock(loan_id, among=loan_visible(user=actor))
     if bank_id_of(actor) != loan.bank_id:
         raise PermissionDenied(_("Only staff of the loan's bank may book its repayments."))
     existing = _existing(loan.bank_id, request)
     if existing is not None:
         return _replay(existing, digest)
     _require_postable(loan)
-    _check_dates(loan, request.paid_on)
+    last_closed = business_date_last_closed()
+    _check_dates(loan, request.paid_on, last_closed=last_closed)
     from_status = loan.status
     repayment = Repayment.objects.create(
         loan=loan,
@@ -398,7 +414,10 @@ def _post(*, actor: Any, loan_id: int, request: RepaymentRequest, digest: str, a
     for item in (repayment, *later):
         ledger.apply(item)
     ledger.save()
-    for item in (repayment, *later):
+    shares = [a for a in ledger.new_allocations if a.repayment is repayment]
+    repayment.response = repayment_body(repayment, loan, shares)
+    repayment.save(update_fields=["payoff", "interest_waived", "response"])
+    for item in later:
         item.save(update_fields=["payoff", "interest_waived"])
     audit_record(
         actor=actor,
@@ -413,22 +432,14 @@ def _post(*, actor: Any, loan_id: int, request: RepaymentRequest, digest: str, a
         + (_("; repayments %(ids)s applied again after it") % {"ids": [r.pk for r in later]} if later else ""),
         amounts={
             "amount": repayment.amount,
-            "principal": sum(
-                a.amount for a in ledger.new_allocations if a.repayment is repayment and a.component == PRINCIPAL
-            ),
-            "interest": sum(
-                a.amount for a in ledger.new_allocations if a.repayment is repayment and a.component == INTEREST
-            ),
-            "penalty": sum(
-                a.amount for a in ledger.new_allocations if a.repayment is repayment and a.component == PENALTY
-            ),
+            "principal": sum(a.amount for a in shares if a.component == PRINCIPAL),
+            "interest": sum(a.amount for a in shares if a.component == INTEREST),
+            "penalty": sum(a.amount for a in shares if a.component == PENALTY),
             "interest_waived": repayment.interest_waived,
             "outstanding_principal": loan.outstanding_principal,
         },
     )
-    _recompute_close(loan, repayment.paid_on)
-    repayment.response = repayment_body(repayment, loan)
-    repayment.save(update_fields=["response"])
+    _recompute_close(loan, repayment.paid_on, last_closed=last_closed)
     _papers(repayment, loan, paid_off=from_status != Loan.Status.PAID_OFF and loan.status == Loan.Status.PAID_OFF)
     return repayment, False
 
@@ -509,7 +520,7 @@ def repayment_reverse(*, actor: Any, repayment_id: int, reason: str, at: datetim
             note=reason + (_("; repayments %(ids)s applied again") % {"ids": [r.pk for r in later]} if later else ""),
             amounts={"amount": repayment.amount, "outstanding_principal": loan.outstanding_principal},
         )
-        _recompute_close(loan, repayment.paid_on)
+        _recompute_close(loan, repayment.paid_on, last_closed=business_date_last_closed())
         _papers(repayment, loan, paid_off=False)
     return repayment
 

@@ -119,6 +119,7 @@ NOT_AUDITED: dict[str, str] = {
     "loans.services.close.runs.close_business_date": "start, chunks and close_finish/close_fail (audited)",
     "loans.services.close.runs.close_catch_up": "close_business_date per date (audited)",
     "loans.services.close.runs.loans_close_recompute": "part of a backdated repayment or reversal, which is audited",
+    "loans.services.close.runs.loan_close_recompute": "part of a backdated repayment or reversal, which is audited",
     "loans.services.deferrals.calendar_mover": "pure",
     "loans.services.deferrals.deferred_rows": "pure",
     "loans.services.deferrals.month_offset": "pure",

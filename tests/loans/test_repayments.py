@@ -402,6 +402,52 @@ def test_who_may_book(world: World) -> None:
     assert Repayment.objects.count() == 0
 
 
+def test_a_loan_the_caller_may_not_see_is_not_found_whatever_the_body(world: World) -> None:
+    # The service finds (and locks) the loan among the caller's; a bad request still
+    # answers 404 for a loan the caller may not see, and 400 for one they may.
+    client = APIClient()
+    url = f"/api/v1/loans/{world.loan.pk}/repayments/"
+    good = {"amount": MONTHLY, "paid_on": world.due(1).isoformat(), "channel": "teller", "reference": "R"}
+    bad = {**good, "amount": 0}
+    client.force_authenticate(bank_user(funded_bank("OTHER")))
+    assert api_post(client, world.loan, bad).status_code == 404
+    assert api_post(client, world.loan, good, key="k" * 129).status_code == 404
+    assert client.post(url, "{not json", content_type="application/json").status_code == 404
+    client.force_authenticate(world.staff)
+    missing = Loan(pk=world.loan.pk + 1000)
+    assert api_post(client, missing, good).status_code == api_post(client, missing, bad).status_code == 404
+    assert api_post(client, world.loan, good, key="k" * 129).status_code == 400
+    client.force_authenticate(UserFactory.create(role="officer"))
+    assert api_post(client, world.loan, bad).status_code == 400
+    assert client.post(url, "{not json", content_type="application/json").status_code == 400
+    assert api_post(client, world.loan, good).status_code == 403
+    assert Repayment.objects.count() == 0
+
+
+def test_booking_costs_the_same_few_queries_however_many_came_before(
+    world: World, settings: Any, django_assert_max_num_queries: Any
+) -> None:
+    settings.REPORTS_AUTO_PAPERS = True  # the receipt is queued with the booking
+    client = APIClient()
+    client.force_authenticate(world.staff)
+
+    def book(n: int) -> Any:
+        body = {"amount": 1_000, "paid_on": world.due(1).isoformat(), "channel": "transfer", "reference": f"Q-{n}"}
+        return api_post(client, world.loan, body, key=f"q-{n}")
+
+    # The caller's roles (2), the loan found and locked (1), the retry look-up (1), the
+    # last closed date (1), the repayment (1), later repayments (1), the installments
+    # (2), the allocations (1), the loan and the bank (2), the answer (1), the audit row
+    # (1) and the receipt (2); and here the savepoint of the service's transaction (2).
+    with django_assert_max_num_queries(18) as first:
+        assert book(1).status_code == 201
+    queries = len(first.captured_queries)  # read now: the next request empties the log
+    for n in range(2, 5):
+        book(n)
+    with django_assert_max_num_queries(queries):
+        assert book(5).status_code == 201
+
+
 def test_a_loan_whose_schedule_is_pending_refuses_repayments(world: World) -> None:
     Loan.objects.filter(pk=world.loan.pk).update(schedule_status=Loan.ScheduleStatus.PENDING)
     client = APIClient()

@@ -38,6 +38,7 @@ from loans.services.close.runs import (
     close_running_now,
     close_start,
     close_status,
+    loan_close_recompute,
     loans_close_recompute,
 )
 from loans.services.close.sql import ChunkResult, CloseSql, close_loans
@@ -63,5 +64,6 @@ __all__ = [
     "close_start",
     "close_status",
     "fund_days",
+    "loan_close_recompute",
     "loans_close_recompute",
 ]

@@ -260,6 +260,17 @@ def loans_close_recompute(*, loan_ids: Sequence[int], from_date: date) -> None:
         return
     last_closed = business_date_last_closed()
     latest_as_of = Loan.objects.filter(pk__in=ids).aggregate(latest=Max("as_of"))["latest"]
+    _close_recompute(ids, from_date, last_closed=last_closed, latest_as_of=latest_as_of)
+
+
+def loan_close_recompute(*, loan: Loan, from_date: date, last_closed: date | None) -> None:
+    """:func:`loans_close_recompute` of one ``loan`` the caller read under its row lock
+    (so its ``as_of`` is the stored one), with the last closed business date
+    (``last_closed``) the caller read in the same transaction: nothing to read again."""
+    _close_recompute([loan.pk], from_date, last_closed=last_closed, latest_as_of=loan.as_of)
+
+
+def _close_recompute(ids: list[int], from_date: date, *, last_closed: date | None, latest_as_of: date | None) -> None:
     upper = max((day for day in (last_closed, latest_as_of) if day is not None), default=None)
     if upper is None or from_date > upper:
         return
