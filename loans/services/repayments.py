@@ -187,7 +187,11 @@ class _Ledger:
         """Write the installments, the new allocations, the loan's derived columns and
         the bank's fund counters."""
         changed = [row for row in self.rows if self.loaded.get(row.pk) != _written(row)]
-        if changed:
+        if len(changed) == 1:
+            # Most repayments change one installment: a plain UPDATE of it costs a fifth
+            # of the CPU of bulk_update's CASE expressions.
+            changed[0].save(update_fields=_WRITTEN_FIELDS)
+        elif changed:
             Installment.objects.bulk_update(changed, list(_WRITTEN_FIELDS))
         RepaymentAllocation.objects.bulk_create(self.new_allocations)
         loan = self.loan
