@@ -184,8 +184,8 @@ class _Ledger:
             self.interest_delta += amount
 
     def save(self) -> None:
-        """Write the installments, the new allocations, the loan's derived columns and
-        the bank's fund counters."""
+        """Write the installments, the new allocations and the loan's derived columns
+        (the bank's fund counters: :meth:`save_fund`)."""
         changed = [row for row in self.rows if self.loaded.get(row.pk) != _written(row)]
         if len(changed) == 1:
             # Most repayments change one installment: a plain UPDATE of it costs a fifth
@@ -213,6 +213,14 @@ class _Ledger:
         loan.save(
             update_fields=["outstanding_principal", "oldest_unpaid_due", "max_days_past_due", "status", "closed_on"]
         )
+
+    def save_fund(self) -> None:
+        """Move the bank's fund counters by what was undone and applied. Raises
+        StateConflict when taking principal back would overdraw the fund. Every booking
+        and reversal of the bank writes this one row and holds its lock until the
+        commit, so the services write it as late as they can: last but the close's
+        recompute, which reads the counters."""
+        loan = self.loan
         if not bank_fund_repaid(bank_id=loan.bank_id, principal=self.principal_delta, interest=self.interest_delta):
             raise StateConflict(
                 _("The bank has lent this money again already; taking it back would overdraw its fund."),
@@ -443,8 +451,9 @@ def _post(*, actor: Any, loan_id: int, request: RepaymentRequest, digest: str, a
             "outstanding_principal": loan.outstanding_principal,
         },
     )
-    _recompute_close(loan, repayment.paid_on, last_closed=last_closed)
     _papers(repayment, loan, paid_off=from_status != Loan.Status.PAID_OFF and loan.status == Loan.Status.PAID_OFF)
+    ledger.save_fund()
+    _recompute_close(loan, repayment.paid_on, last_closed=last_closed)
     return repayment, False
 
 
@@ -524,8 +533,9 @@ def repayment_reverse(*, actor: Any, repayment_id: int, reason: str, at: datetim
             note=reason + (_("; repayments %(ids)s applied again") % {"ids": [r.pk for r in later]} if later else ""),
             amounts={"amount": repayment.amount, "outstanding_principal": loan.outstanding_principal},
         )
-        _recompute_close(loan, repayment.paid_on, last_closed=business_date_last_closed())
         _papers(repayment, loan, paid_off=False)
+        ledger.save_fund()
+        _recompute_close(loan, repayment.paid_on, last_closed=business_date_last_closed())
     return repayment
 
 
