@@ -31,7 +31,7 @@ and its bank's counters agree with the allocations. Targets (issue 12): loan rea
 under 30 ms, repayment post p99 under 60 ms, at least 500 requests/s mixed.
 
     .venv/bin/python benchmarks/api.py [--months 24] [--reuse] [--duration 10]
-        [--clients 16] [--workers 3] [--threads 1] [--port 8797]
+        [--clients 16] [--workers 2] [--threads 1] [--port 8797]
         [--database postgres://postgres@127.0.0.1:5432/wibawa_bench_api]
         [--redis redis://127.0.0.1:6379/14]
 
@@ -309,7 +309,12 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="Seconds each run is measured.")
     parser.add_argument("--warmup", type=int, default=2, help="Seconds of the same traffic before each run.")
     parser.add_argument("--clients", type=int, default=16, help="Connections open at once.")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes (cores + 1).")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="gunicorn worker processes (docker-compose.yml's WEB_CONCURRENCY default).",
+    )
     parser.add_argument("--threads", type=int, default=1, help="Threads a worker (above 1: gthread workers).")
     parser.add_argument("--port", type=int, default=8797)
     parser.add_argument("--only", choices=[run for run, _what, _target in RUNS], action="append")
