@@ -10,6 +10,7 @@ import orjson
 import pytest
 from django.core.management import call_command
 from django.db.models import Count
+from rest_framework.authtoken.models import Token
 
 from banks.models import Bank
 from config.clock import business_today
@@ -17,7 +18,7 @@ from loans.apis.loans import LoanDetailSerializer, loan_detail_answer
 from loans.models import Installment, Loan, ProductTerms
 from loans.selectors.applications import loan_with_names
 from loans.selectors.servicing import loan_arrears
-from tests.factories import ApplicationFactory, loan_for
+from tests.factories import ApplicationFactory, bank_user, funded_bank, loan_for, serviced_loan
 
 pytestmark = pytest.mark.django_db
 
@@ -54,3 +55,20 @@ def test_the_plain_answer_is_the_serializers_for_every_loan_of_a_programme(api_c
     assert any(a.principal and a.interest and a.penalty for a in arrears)
     for loan in loans:
         assert orjson.dumps(loan_detail_answer(loan)) == orjson.dumps(serializer_answer(loan)), loan.pk
+
+
+def test_a_bank_reads_its_loan_in_four_queries_and_another_banks_not_at_all(
+    api_client: Any, django_assert_num_queries: Any
+) -> None:
+    loan = serviced_loan()
+    token = Token.objects.create(user=bank_user(loan.bank)).key
+    other = Token.objects.create(user=bank_user(funded_bank("OTHER"))).key
+
+    # The token with the caller's roles and bank, the loan, its next installment, its arrears.
+    with django_assert_num_queries(4):
+        answer = api_client.get(f"/api/v1/loans/{loan.pk}/", HTTP_AUTHORIZATION=f"Token {token}")
+    assert answer.status_code == 200
+    assert answer.json()["id"] == loan.pk
+    assert answer.json()["next_installment"]["number"] == 1
+    refused = api_client.get(f"/api/v1/loans/{loan.pk}/", HTTP_AUTHORIZATION=f"Token {other}")
+    assert refused.status_code == 404
