@@ -1,6 +1,8 @@
 """Where one API request's time goes, in one process: the requests of ``benchmarks/api.py``
-sent through Django's test client with the same production settings, on the same demo
-programme (seeded here with ``--months`` of history if the database holds none).
+sent through Django's test client with the server's environment there
+(``server_environment``: the production settings), on the demo programme
+``benchmarks/api.py`` seeded (run it once first: seeding here would need tasks in this
+process, and then each post would make its receipt here too).
 
 For each run (``read``, ``post``, ``list``): the CPU time a request costs this process
 (the database's own time is not in it), the queries it sends, and, with ``--profile``,
@@ -19,7 +21,9 @@ import cProfile
 import io
 import os
 import pstats
+import shutil
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -29,7 +33,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import demo_programme  # noqa: E402
+from benchmarks.api import server_environment  # noqa: E402
+from benchmarks.common import seeded  # noqa: E402
 
 RUNS = ("read", "post", "list")
 
@@ -51,27 +56,18 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="Print cProfile's top functions a run.")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--sql", action="store_true", help="Print the queries of one request a run.")
-    parser.add_argument("--months", type=int, default=24)
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/wibawa_bench_api")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14", help="Broker and cache; emptied.")
     args = parser.parse_args()
 
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DEBUG": "0",
-            "SECRET_KEY": "benchmark-only-" + "x" * 50,
-            "DATABASE_URL": args.database,
-            "CELERY_BROKER_URL": args.redis,
-            "CELERY_QUEUE": "wibawa_bench_api",
-            "CACHE_URL": args.redis,
-            "ALLOWED_HOSTS": "testserver",
-            "SECURE_SSL_REDIRECT": "0",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    demo_programme(database=args.database, months=args.months, reuse=True)  # seeds an empty one
+    if not seeded(args.database):
+        raise SystemExit(f"no demo programme in {args.database}: run benchmarks/api.py once first")
+    scratch = Path(tempfile.mkdtemp(prefix="wibawa-profile-api-"))
+    (scratch / "metrics").mkdir()
+    os.environ.update({**server_environment(args, scratch), "ALLOWED_HOSTS": "testserver"})
+    import django
+
+    django.setup()
 
     from django.db import connection
     from django.test import Client
@@ -142,6 +138,7 @@ def main() -> None:
             pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.top)
             print(out.getvalue())
     flush_redis(args.redis)
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":
