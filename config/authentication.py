@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
+from django.db import connection, models
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -36,16 +36,17 @@ def token_expired(token: Token, now: datetime | None = None) -> bool:
 
 
 @cache
-def principal_query() -> tuple[str, list[str]]:
-    """The SQL of the token look-up, with one parameter (the key), and the user's field
-    names in the order of its first columns; then come the token's ``created``, a group
+def principal_query() -> tuple[str, list[str], frozenset[str]]:
+    """The SQL of the token look-up, with one parameter (the key), the user's field names
+    in the order of its first columns and those of them that are datetimes; then come the token's ``created``, a group
     name, the bank's id and the borrower's id, a row per group of the user (at least one).
     The ORM writes it once per process: it runs on every API request, and compiling a
     query costs more than running this one."""
     from banks.models import BankStaff
     from borrowers.models import Borrower
 
-    user_fields = [field.attname for field in get_user_model()._meta.concrete_fields]
+    fields = get_user_model()._meta.concrete_fields
+    user_fields = [field.attname for field in fields]
     sentinel = "wibawa-principal-key"
     query = (
         Token.objects.filter(key=sentinel)
@@ -66,7 +67,7 @@ def principal_query() -> tuple[str, list[str]]:
     sql, params = query.sql_with_params()
     if list(params) != [sentinel]:  # the key must be the query's only parameter
         raise ImproperlyConfigured(f"the token look-up has parameters {params!r}")
-    return sql, user_fields
+    return sql, user_fields, frozenset(f.attname for f in fields if isinstance(f, models.DateTimeField))
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -79,7 +80,7 @@ def _aware(value: datetime | None) -> datetime | None:
 def token_principal(key: str) -> tuple[Any, Token] | None:
     """The user and token of ``key`` (None if there is no such token), with the user's
     roles, bank and borrower remembered on it (config/roles.py)."""
-    sql, user_attnames = principal_query()
+    sql, user_attnames, datetimes = principal_query()
     with connection.cursor() as cursor:
         cursor.execute(sql, [key])
         rows = cursor.fetchall()
@@ -87,12 +88,10 @@ def token_principal(key: str) -> tuple[Any, Token] | None:
         return None
     width = len(user_attnames)
     first = rows[0]
-    values = dict(zip(user_attnames, first[:width], strict=True))
-    for name in ("last_login", "date_joined"):
-        if name in values:
-            values[name] = _aware(values[name])
-    user_model = get_user_model()
-    user = user_model.from_db(connection.alias, user_attnames, [values[name] for name in user_attnames])
+    values = [
+        _aware(value) if name in datetimes else value for name, value in zip(user_attnames, first[:width], strict=True)
+    ]
+    user = get_user_model().from_db(connection.alias, user_attnames, values)
     created, _group, bank_id, borrower_id = first[width:]
     remember_principal(
         user, groups=[row[width + 1] for row in rows if row[width + 1]], bank_id=bank_id, borrower_id=borrower_id

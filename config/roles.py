@@ -16,6 +16,7 @@ the role may not take answers 403.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import models
@@ -37,13 +38,18 @@ READ_ALL = frozenset({Role.OFFICER, Role.AUDITOR, Role.MANAGER})
 UserLike = Any
 
 
+def _programme_roles(group_names: Iterable[str]) -> frozenset[str]:
+    """The programme's roles among a user's group names (other groups are not roles)."""
+    return frozenset(group_names) & frozenset(Role.values)
+
+
 def roles_of(user: UserLike) -> frozenset[str]:
     """The user's roles (group names), read once per user object."""
     if user is None or not user.is_authenticated:
         return frozenset()
     cached: frozenset[str] | None = getattr(user, "_wibawa_roles", None)
     if cached is None:
-        cached = frozenset(user.groups.values_list("name", flat=True)) & frozenset(Role.values)
+        cached = _programme_roles(user.groups.values_list("name", flat=True))
         user._wibawa_roles = cached
     return cached
 
@@ -52,7 +58,7 @@ def remember_principal(user: UserLike, *, groups: list[str], bank_id: int | None
     """Store what :func:`roles_of`, :func:`bank_id_of` and :func:`borrower_id_of` would
     read, when the caller has read it already (the API's token look-up reads the user, their
     groups, bank and borrower in one query: config/authentication.py)."""
-    user._wibawa_roles = frozenset(groups) & frozenset(Role.values)
+    user._wibawa_roles = _programme_roles(groups)
     user._wibawa_bank_id = bank_id
     user._wibawa_borrower_id = borrower_id
 
