@@ -8,6 +8,7 @@ never in a session or a redirect), with ``Cache-Control: no-store``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -167,31 +168,35 @@ def manage_staff_member(request: HttpRequest, user_id: int) -> HttpResponse:
 
 def _done(request: HttpRequest, user: User, message: str) -> HttpResponse:
     messages.success(request, message)
+    return _back_to(user)
+
+
+def _back_to(user: User) -> HttpResponse:
     return HttpResponseRedirect(reverse("web:manage-staff-member", args=[user.pk]), status=303)
+
+
+def _staff_switch(request: HttpRequest, user_id: int, service: Callable[..., Any], done: str) -> HttpResponse:
+    """Deactivate or reactivate a staff member with ``service``; ``done`` (with their
+    username) is the message when it worked, the service's refusal otherwise."""
+    user = _staff_or_404(user_id)
+    try:
+        service(actor=request.user, user=user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return _back_to(user)
+    return _done(request, user, done % {"username": user.username})
 
 
 @page_for(Role.MANAGER)
 @require_POST
 def manage_staff_deactivate(request: HttpRequest, user_id: int) -> HttpResponse:
-    user = _staff_or_404(user_id)
-    try:
-        staff_deactivate(actor=request.user, user=user)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return HttpResponseRedirect(reverse("web:manage-staff-member", args=[user.pk]), status=303)
-    return _done(request, user, gettext("%(username)s is deactivated.") % {"username": user.username})
+    return _staff_switch(request, user_id, staff_deactivate, gettext("%(username)s is deactivated."))
 
 
 @page_for(Role.MANAGER)
 @require_POST
 def manage_staff_reactivate(request: HttpRequest, user_id: int) -> HttpResponse:
-    user = _staff_or_404(user_id)
-    try:
-        staff_reactivate(actor=request.user, user=user)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return HttpResponseRedirect(reverse("web:manage-staff-member", args=[user.pk]), status=303)
-    return _done(request, user, gettext("%(username)s can sign in again.") % {"username": user.username})
+    return _staff_switch(request, user_id, staff_reactivate, gettext("%(username)s can sign in again."))
 
 
 @page_for(Role.MANAGER)
