@@ -100,6 +100,43 @@ def _value_axis(
     return parts
 
 
+class _Frame:
+    """What a chart of one slot per point with a value axis on the left (columns, a line)
+    starts from: its margins, the axis up to a round top, and where a value stands."""
+
+    def __init__(
+        self,
+        chart_id: str,
+        title: str,
+        points: Sequence[tuple[str, Number]],
+        value_format: Format,
+        axis_format: Format,
+        width: int,
+        height: int,
+    ) -> None:
+        self.left, self.right, self.top_margin, self.bottom = 64.0, float(width - 8), 10.0, float(height - 24)
+        self.top = nice_ceiling(max((value for _, value in points), default=0))
+        self.slot = (self.right - self.left) / max(len(points), 1)
+        self.parts = _open(chart_id, title, _describe(points, value_format), width, height)
+        self.parts += _value_axis(self.top, self.left, self.right, self.y_of, axis_format)
+
+    def y_of(self, value: Number) -> float:
+        return self.bottom - (self.bottom - self.top_margin) * float(value) / float(self.top)
+
+    def chart(self, chart_id: str, title: str, points: Sequence[tuple[str, Number]]) -> Chart:
+        """The chart drawn so far, with its baseline."""
+        svg = "".join([*self.parts, _baseline(self.left, self.right, self.bottom), "</svg>"])
+        return Chart(chart_id=chart_id, title=title, svg=svg, points=tuple(points))
+
+
+def _label_below(x: float, bottom: float, label: str) -> str:
+    """A point's label under the chart, centred on ``x``."""
+    return (
+        f'<text class="axis" x="{_number(x)}" y="{_number(bottom + 14)}" text-anchor="middle" '
+        f'fill="{INK}">{escape(label)}</text>'
+    )
+
+
 def column_chart(
     *,
     chart_id: str,
@@ -113,31 +150,17 @@ def column_chart(
     """Vertical bars, one per point, labelled below (months, say). ``value_format``
     words a value in the bars' titles and the description; ``axis_format`` the axis
     (defaults to ``value_format``)."""
-    axis_format = axis_format or value_format
-    left, right, top_margin, bottom = 64.0, float(width - 8), 10.0, float(height - 24)
-    top = nice_ceiling(max((value for _, value in points), default=0))
-
-    def y_of(value: Number) -> float:
-        return bottom - (bottom - top_margin) * float(value) / float(top)
-
-    parts = _open(chart_id, title, _describe(points, value_format), width, height)
-    parts += _value_axis(top, left, right, y_of, axis_format)
-    slot = (right - left) / max(len(points), 1)
-    bar = slot * 0.7
+    frame = _Frame(chart_id, title, points, value_format, axis_format or value_format, width, height)
+    bar = frame.slot * 0.7
     for index, (label, value) in enumerate(points):
-        x = left + slot * index + (slot - bar) / 2
-        y = y_of(value)
-        parts.append(
+        x = frame.left + frame.slot * index + (frame.slot - bar) / 2
+        y = frame.y_of(value)
+        frame.parts.append(
             f'<rect class="bar" x="{_number(x)}" y="{_number(y)}" width="{_number(bar)}" '
-            f'height="{_number(bottom - y)}" fill="{BRAND}">{_titled(label, value, value_format)}</rect>'
+            f'height="{_number(frame.bottom - y)}" fill="{BRAND}">{_titled(label, value, value_format)}</rect>'
         )
-        parts.append(
-            f'<text class="axis" x="{_number(x + bar / 2)}" y="{_number(bottom + 14)}" text-anchor="middle" '
-            f'fill="{INK}">{escape(label)}</text>'
-        )
-    parts.append(_baseline(left, right, bottom))
-    parts.append("</svg>")
-    return Chart(chart_id=chart_id, title=title, svg="".join(parts), points=tuple(points))
+        frame.parts.append(_label_below(x + bar / 2, frame.bottom, label))
+    return frame.chart(chart_id, title, points)
 
 
 def bar_chart(
@@ -195,32 +218,19 @@ def line_chart(
 ) -> Chart:
     """A line through one point per label (months, say), each point a circle with its
     own title."""
-    axis_format = axis_format or value_format
-    left, right, top_margin, bottom = 64.0, float(width - 8), 10.0, float(height - 24)
-    top = nice_ceiling(max((value for _, value in points), default=0))
-
-    def y_of(value: Number) -> float:
-        return bottom - (bottom - top_margin) * float(value) / float(top)
-
-    parts = _open(chart_id, title, _describe(points, value_format), width, height)
-    parts += _value_axis(top, left, right, y_of, axis_format)
-    slot = (right - left) / max(len(points), 1)
-    coordinates = [(left + slot * index + slot / 2, y_of(value)) for index, (_, value) in enumerate(points)]
+    frame = _Frame(chart_id, title, points, value_format, axis_format or value_format, width, height)
+    slot = frame.slot
+    coordinates = [(frame.left + slot * index + slot / 2, frame.y_of(value)) for index, (_, value) in enumerate(points)]
     if coordinates:
         path = " ".join(f"{_number(x)},{_number(y)}" for x, y in coordinates)
-        parts.append(f'<polyline class="line" points="{path}" fill="none" stroke="{BRAND}" stroke-width="2"/>')
+        frame.parts.append(f'<polyline class="line" points="{path}" fill="none" stroke="{BRAND}" stroke-width="2"/>')
     for (label, value), (x, y) in zip(points, coordinates, strict=True):
-        parts.append(
+        frame.parts.append(
             f'<circle class="point" cx="{_number(x)}" cy="{_number(y)}" r="4" fill="{BRAND}">'
             f"{_titled(label, value, value_format)}</circle>"
         )
-        parts.append(
-            f'<text class="axis" x="{_number(x)}" y="{_number(bottom + 14)}" text-anchor="middle" '
-            f'fill="{INK}">{escape(label)}</text>'
-        )
-    parts.append(_baseline(left, right, bottom))
-    parts.append("</svg>")
-    return Chart(chart_id=chart_id, title=title, svg="".join(parts), points=tuple(points))
+        frame.parts.append(_label_below(x, frame.bottom, label))
+    return frame.chart(chart_id, title, points)
 
 
 def short_rupiah(amount: Number, language: str = "id") -> str:
