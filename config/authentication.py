@@ -8,21 +8,21 @@ borrower they log in as (config/roles.py then reads nothing more)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ImproperlyConfigured
-from django.db import connection, models
-from django.db.models import OuterRef, Subquery
+from django.db import connection
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
+from config.prepared import Prepared
 from config.roles import remember_principal
 
 
@@ -35,68 +35,54 @@ def token_expired(token: Token, now: datetime | None = None) -> bool:
     return (now or timezone.now()) >= token_expires_at(token)
 
 
-@cache
-def principal_query() -> tuple[str, list[str], frozenset[str]]:
-    """The SQL of the token look-up, with one parameter (the key), the user's field names
-    in the order of its first columns and those of them that are datetimes; then come the token's ``created``, a group
-    name, the bank's id and the borrower's id, a row per group of the user (at least one).
-    The ORM writes it once per process: it runs on every API request, and compiling a
-    query costs more than running this one."""
+def _principal_query(key: str) -> QuerySet[Any]:
+    """The token look-up: the user's fields (in their order), then the token's ``created``,
+    a group name, the bank's id and the borrower's id, a row per group of the user (at
+    least one)."""
     from banks.models import BankStaff
     from borrowers.models import Borrower
 
-    fields = get_user_model()._meta.concrete_fields
-    user_fields = [field.attname for field in fields]
-    sentinel = "wibawa-principal-key"
-    query = (
-        Token.objects.filter(key=sentinel)
+    return (
+        Token.objects.filter(key=key)
         .annotate(
             staff_bank_id=Subquery(BankStaff.objects.filter(user=OuterRef("user_id")).values("bank_id")[:1]),
             own_borrower_id=Subquery(Borrower.objects.filter(user=OuterRef("user_id")).values("pk")[:1]),
         )
         .values_list(
-            *(f"user__{name}" for name in user_fields),
+            *(f"user__{name}" for name in _user_attnames()),
             "created",
             "user__groups__name",
             "staff_bank_id",
             "own_borrower_id",
         )
         .order_by()
-        .query
     )
-    sql, params = query.sql_with_params()
-    if list(params) != [sentinel]:  # the key must be the query's only parameter
-        raise ImproperlyConfigured(f"the token look-up has parameters {params!r}")
-    return sql, user_fields, frozenset(f.attname for f in fields if isinstance(f, models.DateTimeField))
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    """A datetime column read by a raw cursor: naive (UTC) on SQLite, aware on PostgreSQL."""
-    if value is not None and timezone.is_naive(value):
-        return value.replace(tzinfo=UTC)
-    return value
+@cache
+def _user_attnames() -> list[str]:
+    return [field.attname for field in get_user_model()._meta.concrete_fields]
+
+
+#: It runs on every API request: the ORM compiles it once per process.
+_PRINCIPAL = Prepared(_principal_query)
 
 
 def token_principal(key: str) -> tuple[Any, Token] | None:
     """The user and token of ``key`` (None if there is no such token), with the user's
     roles, bank and borrower remembered on it (config/roles.py)."""
-    sql, user_attnames, datetimes = principal_query()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [key])
-        rows = cursor.fetchall()
+    rows = _PRINCIPAL.rows(key=key)
     if not rows:
         return None
+    user_attnames = _user_attnames()
     width = len(user_attnames)
     first = rows[0]
-    values = [
-        _aware(value) if name in datetimes else value for name, value in zip(user_attnames, first[:width], strict=True)
-    ]
-    user = get_user_model().from_db(connection.alias, user_attnames, values)
+    user = get_user_model().from_db(connection.alias, user_attnames, first[:width])
     created, _group, bank_id, borrower_id = first[width:]
     remember_principal(
         user, groups=[row[width + 1] for row in rows if row[width + 1]], bank_id=bank_id, borrower_id=borrower_id
     )
-    token = Token.from_db(connection.alias, ["key", "user_id", "created"], [key, user.pk, _aware(created)])
+    token = Token.from_db(connection.alias, ["key", "user_id", "created"], [key, user.pk, created])
     token.user = user
     return user, token
 

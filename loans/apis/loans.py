@@ -28,6 +28,7 @@ from loans.selectors.applications import (
     loan_installments,
     loan_list,
     loan_next_installment,
+    loan_read,
     loan_visible,
     loan_with_names,
 )
@@ -275,7 +276,7 @@ class LoanDetailApi(APIView):
         tags=["loans"],
     )
     def get(self, request: Request, loan_id: int) -> Response:
-        loan = loan_with_names(loan_visible(user=request.user)).filter(pk=loan_id).first()
+        loan = loan_read(user=request.user, loan_id=loan_id)
         if loan is None:
             raise Http404
         return Response(loan_detail_answer(loan))

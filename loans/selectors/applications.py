@@ -11,6 +11,7 @@ import django_filters
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from config.prepared import Prepared
 from config.roles import bank_id_of, borrower_id_of, reads_all
 from loans.models import Application, Installment, Loan
 
@@ -30,17 +31,33 @@ def application_visible(*, user: Any) -> QuerySet[Application]:
     return qs.none()
 
 
-def loan_visible(*, user: Any) -> QuerySet[Loan]:
-    qs = Loan.objects.select_related("bank", "borrower", "terms__product")
+def loan_scope(*, user: Any) -> tuple[str, int | None]:
+    """Which loans ``user`` sees: ``("all", None)``, ``("bank", bank id)``, ``("borrower",
+    borrower id)`` or ``("none", None)``."""
     if reads_all(user):
-        return qs
+        return "all", None
     bank_id = bank_id_of(user)
     if bank_id is not None:
-        return qs.filter(bank_id=bank_id)
+        return "bank", bank_id
     borrower_id = borrower_id_of(user)
     if borrower_id is not None:
-        return qs.filter(borrower_id=borrower_id)
-    return qs.none()
+        return "borrower", borrower_id
+    return "none", None
+
+
+def _loans_in_scope(queryset: QuerySet[Loan], scope: str, scope_id: int | None) -> QuerySet[Loan]:
+    if scope == "all":
+        return queryset
+    if scope == "bank" and scope_id is not None:
+        return queryset.filter(bank_id=scope_id)
+    if scope == "borrower" and scope_id is not None:
+        return queryset.filter(borrower_id=scope_id)
+    return queryset.none()
+
+
+def loan_visible(*, user: Any) -> QuerySet[Loan]:
+    scope, scope_id = loan_scope(user=user)
+    return _loans_in_scope(Loan.objects.select_related("bank", "borrower", "terms__product"), scope, scope_id)
 
 
 def loan_with_names(queryset: QuerySet[Loan]) -> QuerySet[Loan]:
@@ -122,7 +139,34 @@ def loan_installments(*, loan: Loan, version: int | None = None) -> QuerySet[Ins
     return Installment.objects.filter(loan=loan, schedule_version=version or loan.schedule_version).order_by("number")
 
 
+#: One loan with its names, among those of a scope (:func:`loan_read`).
+_LOAN_READ = Prepared(
+    lambda scope, loan_id, scope_id: loan_with_names(_loans_in_scope(Loan.objects.all(), scope, scope_id)).filter(
+        pk=loan_id
+    )[:1]
+)
+
+
+def loan_read(*, user: Any, loan_id: int) -> Loan | None:
+    """The loan ``loan_id`` with its names (:func:`loan_with_names`) if ``user`` may see
+    it, else None: ``GET loans/{id}/``, the API's most frequent read, in one query the ORM
+    compiles once per process (config/prepared.py)."""
+    scope, scope_id = loan_scope(user=user)
+    if scope == "none":
+        return None
+    found: Loan | None = _LOAN_READ.first(scope, loan_id=loan_id, scope_id=scope_id)
+    return found
+
+
+_NEXT_INSTALLMENT = Prepared(
+    lambda loan_id, version: Installment.objects.filter(
+        loan_id=loan_id, schedule_version=version, paid_on__isnull=True
+    ).order_by("number")[:1]
+)
+
+
 def loan_next_installment(*, loan: Loan) -> Installment | None:
     """The earliest installment of the current schedule whose principal and interest
-    are not yet paid in full."""
-    return loan_installments(loan=loan).filter(paid_on__isnull=True).first()
+    are not yet paid in full (one query, compiled once per process)."""
+    found: Installment | None = _NEXT_INSTALLMENT.first(loan_id=loan.pk, version=loan.schedule_version)
+    return found

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import F, Max, QuerySet, Sum
 
+from config.prepared import Prepared
 from loans.arrears import days_past_due
 from loans.models import CloseRun, Installment, Loan, Repayment, RepaymentAllocation
 
@@ -36,19 +37,32 @@ def loan_arrears(*, loan: Loan, on: date) -> Arrears:
     """The loan's arrears on ``on`` from its current installments (one query)."""
     if loan.schedule_status != Loan.ScheduleStatus.READY or loan.status == Loan.Status.PAID_OFF:
         return Arrears(on=on, principal=0, interest=0, penalty=0, days_past_due=0)
-    due = Installment.objects.filter(loan=loan, schedule_version=loan.schedule_version, due_date__lte=on)
-    sums = due.aggregate(
-        principal=Sum(F("principal") - F("principal_paid")),
-        interest=Sum(F("interest") - F("interest_paid") - F("interest_waived")),
-        penalty=Sum(F("penalty") - F("penalty_paid")),
-    )
+    rows = _DUE_SUMS.rows(loan_id=loan.pk, version=loan.schedule_version, on=on)
+    principal, interest, penalty = rows[0] if rows else (0, 0, 0)
     return Arrears(
         on=on,
-        principal=int(sums["principal"] or 0),
-        interest=int(sums["interest"] or 0),
-        penalty=int(sums["penalty"] or 0),
+        principal=int(principal or 0),
+        interest=int(interest or 0),
+        penalty=int(penalty or 0),
         days_past_due=days_past_due(on, loan.oldest_unpaid_due),
     )
+
+
+#: What is unpaid of a schedule's installments due by a date: one row (none when nothing
+#: is due), compiled once per process (config/prepared.py).
+_DUE_SUMS = Prepared(
+    lambda loan_id, version, on: (
+        Installment.objects.filter(loan_id=loan_id, schedule_version=version, due_date__lte=on)
+        .order_by()
+        .values("loan_id")
+        .annotate(
+            principal=Sum(F("principal") - F("principal_paid")),
+            interest=Sum(F("interest") - F("interest_paid") - F("interest_waived")),
+            penalty=Sum(F("penalty") - F("penalty_paid")),
+        )
+        .values_list("principal", "interest", "penalty")
+    )
+)
 
 
 def business_date_last_closed() -> date | None:

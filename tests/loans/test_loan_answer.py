@@ -9,14 +9,14 @@ from typing import Any
 import orjson
 import pytest
 from django.core.management import call_command
-from django.db.models import Count
+from django.db.models import Count, F, Sum
 from rest_framework.authtoken.models import Token
 
 from banks.models import Bank
 from config.clock import business_today
 from loans.apis.loans import LoanDetailSerializer, loan_detail_answer
 from loans.models import Installment, Loan, ProductTerms
-from loans.selectors.applications import loan_with_names
+from loans.selectors.applications import loan_installments, loan_next_installment, loan_with_names
 from loans.selectors.servicing import loan_arrears
 from tests.factories import ApplicationFactory, bank_user, funded_bank, loan_for, serviced_loan
 
@@ -55,6 +55,22 @@ def test_the_plain_answer_is_the_serializers_for_every_loan_of_a_programme(api_c
     assert any(a.principal and a.interest and a.penalty for a in arrears)
     for loan in loans:
         assert orjson.dumps(loan_detail_answer(loan)) == orjson.dumps(serializer_answer(loan)), loan.pk
+    # The arrears and the next installment come from queries compiled once
+    # (config/prepared.py): the same as the ORM's own, loan by loan.
+    for loan, found in zip(loans, arrears, strict=True):
+        if loan.schedule_status != Loan.ScheduleStatus.READY or loan.status == Loan.Status.PAID_OFF:
+            continue
+        today = business_today()
+        due = Installment.objects.filter(loan=loan, schedule_version=loan.schedule_version, due_date__lte=today)
+        sums = due.aggregate(
+            principal=Sum(F("principal") - F("principal_paid")),
+            interest=Sum(F("interest") - F("interest_paid") - F("interest_waived")),
+            penalty=Sum(F("penalty") - F("penalty_paid")),
+        )
+        assert (found.principal, found.interest, found.penalty) == tuple(int(v or 0) for v in sums.values()), loan.pk
+        expected = loan_installments(loan=loan).filter(paid_on__isnull=True).first()
+        got = loan_next_installment(loan=loan)
+        assert (got.pk if got else None) == (expected.pk if expected else None), loan.pk
 
 
 def test_a_bank_reads_its_loan_in_four_queries_and_another_banks_not_at_all(

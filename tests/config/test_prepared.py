@@ -1,0 +1,116 @@
+"""config/prepared.py: a query the ORM compiles once, run with new values, answers what
+the ORM's own queryset answers (model rows with their annotations and converted columns,
+or value rows), on SQLite and on PostgreSQL; a value that does not reach the SQL as a
+parameter is refused when the query is first compiled."""
+
+from datetime import date
+from typing import Any
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import F, Sum
+
+from borrowers.models import Borrower
+from config.prepared import Prepared
+from loans.models import Installment, Loan
+from loans.selectors.applications import loan_read, loan_visible, loan_with_names
+from tests.factories import UserFactory, bank_user, serviced_loan
+
+pytestmark = pytest.mark.django_db
+
+
+def fields_of(instance: Any) -> dict[str, Any]:
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
+def test_model_rows_are_the_orms_with_new_values_each_run() -> None:
+    loans = [serviced_loan(), serviced_loan(principal=7_000_000, tenor_months=6)]
+    query = Prepared(
+        lambda loan_id, version, on: Installment.objects.filter(
+            loan_id=loan_id, schedule_version=version, due_date__gte=on
+        ).order_by("number")
+    )
+    for loan in loans:
+        for on in (date(2026, 1, 1), date(2026, 5, 15), date(2030, 1, 1)):
+            found = query.objects(loan_id=loan.pk, version=loan.schedule_version, on=on)
+            expected = Installment.objects.filter(
+                loan=loan, schedule_version=loan.schedule_version, due_date__gte=on
+            ).order_by("number")
+            assert [fields_of(i) for i in found] == [fields_of(i) for i in expected]
+            # Dates come back as dates on both databases (the ORM's converters ran).
+            assert all(isinstance(i.due_date, date) for i in found)
+            assert all(i._state.adding is False and i._state.db == "default" for i in found)
+    assert len(query._compiled) == 1  # compiled once for every run
+
+
+def test_annotations_and_a_shape_and_a_value_given_as_none() -> None:
+    loan = serviced_loan()
+    other = serviced_loan()
+    manager = UserFactory.create(role="manager")
+    staff = bank_user(loan.bank)
+    borrower_user = UserFactory.create(role="borrower")
+    Borrower.objects.filter(pk=loan.borrower_id).update(user=borrower_user)
+    stranger = bank_user(other.bank)
+    for user in (manager, staff, borrower_user, stranger):
+        for wanted in (loan, other):
+            got = loan_read(user=user, loan_id=wanted.pk)
+            expected = loan_with_names(loan_visible(user=user)).filter(pk=wanted.pk).first()
+            if expected is None:
+                assert got is None
+                continue
+            assert got is not None
+            assert fields_of(got) == fields_of(expected)
+            for name in ("bank_code", "borrower_name", "product_code", "terms_version"):
+                assert getattr(got, name) == getattr(expected, name)
+    assert loan_read(user=staff, loan_id=other.pk) is None
+    assert loan_read(user=manager, loan_id=other.pk) is not None
+    assert loan_read(user=UserFactory.create(), loan_id=loan.pk) is None  # nobody's scope
+
+
+def test_value_rows_with_sums() -> None:
+    loan = serviced_loan()
+    query = Prepared(
+        lambda loan_id, on: (
+            Installment.objects.filter(loan_id=loan_id, due_date__lte=on)
+            .order_by()
+            .values("loan_id")
+            .annotate(total=Sum(F("principal") + F("interest")))
+            .values_list("total", flat=False)
+        )
+    )
+    for on in (date(2026, 1, 1), date(2026, 6, 30), date(2028, 1, 1)):
+        expected = Installment.objects.filter(loan=loan, due_date__lte=on).aggregate(
+            total=Sum(F("principal") + F("interest"))
+        )["total"]
+        rows = query.rows(loan_id=loan.pk, on=on)
+        assert (int(rows[0][0]) if rows else None) == expected
+
+
+def test_a_value_the_orm_does_not_pass_as_a_parameter_is_refused() -> None:
+    # A slice's bound is written into the SQL text, not passed: the prepared query would
+    # run with the marker's value for ever, so compiling it fails instead.
+    sliced = Prepared(lambda count: Loan.objects.order_by("pk")[:count])
+    with pytest.raises(ImproperlyConfigured, match="count"):
+        sliced.objects(count=5)
+    unknown_kind = Prepared(lambda amount: Loan.objects.filter(principal=amount))
+    with pytest.raises(ImproperlyConfigured, match="amount"):
+        unknown_kind.objects(amount=1.5)
+
+
+def test_related_rows_and_objects_of_values_are_refused() -> None:
+    with pytest.raises(ImproperlyConfigured, match="select_related"):
+        Prepared(lambda loan_id: Loan.objects.select_related("bank").filter(pk=loan_id)).objects(loan_id=1)
+    with pytest.raises(ImproperlyConfigured, match="values"):
+        Prepared(lambda loan_id: Loan.objects.filter(pk=loan_id).values_list("pk")).objects(loan_id=1)
+
+
+def test_a_borrowers_scope_sees_only_their_loans() -> None:
+    mine = serviced_loan()
+    theirs = serviced_loan()
+    user = UserFactory.create(role="borrower")
+    Borrower.objects.filter(pk=mine.borrower_id).update(user=user)
+    assert theirs.borrower_id != mine.borrower_id
+    found = loan_read(user=user, loan_id=mine.pk)
+    assert found is not None
+    assert found.pk == mine.pk
+    assert loan_read(user=user, loan_id=theirs.pk) is None
