@@ -116,6 +116,19 @@ def _compile(queryset: QuerySet[Any], markers: dict[str, Any]) -> _Compiled:
     )
 
 
+def _cursor(connection: Any) -> Any:
+    """A cursor for a prepared query: on PostgreSQL one that binds its parameters on the
+    server, so that psycopg prepares the statement once the connection has run it
+    ``prepare_threshold`` times (the database's OPTIONS; Django's own cursors bind on the
+    client and are never prepared); elsewhere the connection's usual cursor."""
+    if connection.vendor != "postgresql" or connection.settings_dict["OPTIONS"].get("prepare_threshold") is None:
+        return connection.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.ensure_connection()
+    return connection._prepare_cursor(ServerBindingCursor(connection.connection))
+
+
 class Prepared:
     """A query written by ``build`` (a function of the named values, and of the shape
     when one is given, returning a queryset), compiled once per database, shape and kind
@@ -143,7 +156,7 @@ class Prepared:
 
     def _run(self, compiled: _Compiled, values: dict[str, Any]) -> list[list[Any]]:
         connection = connections[self.using]
-        with connection.cursor() as cursor:
+        with _cursor(connection) as cursor:
             cursor.execute(compiled.sql, compiled.params(values))
             rows = [list(row) for row in cursor.fetchall()]
         for row in rows:

@@ -109,6 +109,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A database that does not answer fails a request (and the health check) in
     # seconds instead of hanging it.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    # The hottest queries (config/prepared.py) become server-side prepared statements
+    # after this many runs on a connection, so PostgreSQL stops parsing and planning them
+    # anew; 0 turns it off (a pooler that cannot keep prepared statements: PgBouncer in
+    # transaction mode before 1.21). Django's own queries are never prepared.
+    PREPARE_THRESHOLD = env.int("DATABASE_PREPARE_THRESHOLD", default=5)
+    if PREPARE_THRESHOLD > 0:
+        DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", PREPARE_THRESHOLD)
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite has one writer at a time. A transaction that starts as a reader and later
     # writes cannot wait for the lock (SQLite answers "database is locked" at once), so

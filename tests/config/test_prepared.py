@@ -114,3 +114,28 @@ def test_a_borrowers_scope_sees_only_their_loans() -> None:
     assert found is not None
     assert found.pk == mine.pk
     assert loan_read(user=user, loan_id=theirs.pk) is None
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_query_run_often_becomes_a_prepared_statement() -> None:
+    # Django's own cursors bind parameters on the client and are never prepared; a
+    # prepared query's cursor binds them on the server, and psycopg prepares the
+    # statement once the connection has run it prepare_threshold times: PostgreSQL then
+    # neither parses nor plans it again.
+    from django.db import connection
+
+    threshold = connection.settings_dict["OPTIONS"]["prepare_threshold"]
+    assert threshold >= 1
+    loan = serviced_loan()
+    query = Prepared(lambda loan_id: Installment.objects.filter(loan_id=loan_id).order_by("number")[:1])
+
+    def prepared_statements() -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            return [row[0] for row in cursor.fetchall()]
+
+    assert not any('"loans_installment"' in sql for sql in prepared_statements())
+    for _ in range(threshold + 1):
+        found = query.objects(loan_id=loan.pk)
+        assert [i.number for i in found] == [1]
+    assert any('"loans_installment"' in sql for sql in prepared_statements())
