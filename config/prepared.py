@@ -126,7 +126,7 @@ def _cursor(connection: Any) -> Any:
     from django.db.backends.postgresql.base import ServerBindingCursor
 
     connection.ensure_connection()
-    return connection._prepare_cursor(ServerBindingCursor(connection.connection))
+    return connection._prepare_cursor(ServerBindingCursor(connection.connection))  # type: ignore[call-arg]
 
 
 class Prepared:
