@@ -24,6 +24,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
+from django.db.models.query import get_related_populators
 
 #: Marker values, by the type of the value they stand for: unusual enough not to be one
 #: of a query's own constants, and inside every integer column's range (an out-of-range
@@ -60,6 +61,8 @@ class _Compiled:
     fields: slice
     attnames: tuple[str, ...]
     annotations: tuple[tuple[str, int], ...]
+    #: The ORM's builders of the rows ``select_related`` joins in.
+    related: tuple[Any, ...]
 
     def params(self, values: dict[str, Any]) -> list[Any]:
         params = list(self.constants)
@@ -98,9 +101,7 @@ def _compile(queryset: QuerySet[Any], markers: dict[str, Any]) -> _Compiled:
     )
     klass_info = compiler.klass_info
     if klass_info is None or queryset._fields is not None:  # type: ignore[attr-defined]  # values() or values_list()
-        return _Compiled(sql, tuple(constants), tuple(slots), converters, None, slice(0), (), ())
-    if klass_info.get("related_klass_infos"):
-        raise ImproperlyConfigured("a prepared query does not build related rows (select_related)")
+        return _Compiled(sql, tuple(constants), tuple(slots), converters, None, slice(0), (), (), ())
     select_fields = klass_info["select_fields"]
     fields = slice(select_fields[0], select_fields[-1] + 1)
     attnames = tuple(column[0].target.attname for column in compiler.select[fields])
@@ -113,6 +114,7 @@ def _compile(queryset: QuerySet[Any], markers: dict[str, Any]) -> _Compiled:
         fields,
         attnames,
         tuple(compiler.annotation_col_map.items()),
+        tuple(get_related_populators(klass_info, compiler.select, queryset.db)),  # type: ignore[call-arg]
     )
 
 
@@ -136,8 +138,8 @@ class Prepared:
     shape), then run with each call's values.
 
     ``rows(...)`` answers tuples (``build`` returns ``values_list()``), ``objects(...)``
-    model instances with their annotations (``build`` returns a plain queryset, no
-    ``select_related``)."""
+    model instances with their annotations and ``select_related`` rows (``build``
+    returns a plain queryset)."""
 
     def __init__(self, build: Callable[..., QuerySet[Any]], *, using: str = DEFAULT_DB_ALIAS) -> None:
         self.build = build
@@ -178,6 +180,8 @@ class Prepared:
         found = []
         for row in self._run(compiled, values):
             instance = compiled.model.from_db(alias, compiled.attnames, row[compiled.fields])
+            for populator in compiled.related:
+                populator.populate(row, instance)
             for name, position in compiled.annotations:
                 setattr(instance, name, row[position])
             found.append(instance)

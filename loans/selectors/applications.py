@@ -45,7 +45,8 @@ def loan_scope(*, user: Any) -> tuple[str, int | None]:
     return "none", None
 
 
-def _loans_in_scope(queryset: QuerySet[Loan], scope: str, scope_id: int | None) -> QuerySet[Loan]:
+def loans_in_scope(queryset: QuerySet[Loan], scope: str, scope_id: int | None) -> QuerySet[Loan]:
+    """``queryset`` narrowed to a scope of :func:`loan_scope`."""
     if scope == "all":
         return queryset
     if scope == "bank" and scope_id is not None:
@@ -57,7 +58,7 @@ def _loans_in_scope(queryset: QuerySet[Loan], scope: str, scope_id: int | None) 
 
 def loan_visible(*, user: Any) -> QuerySet[Loan]:
     scope, scope_id = loan_scope(user=user)
-    return _loans_in_scope(Loan.objects.select_related("bank", "borrower", "terms__product"), scope, scope_id)
+    return loans_in_scope(Loan.objects.select_related("bank", "borrower", "terms__product"), scope, scope_id)
 
 
 def loan_with_names(queryset: QuerySet[Loan]) -> QuerySet[Loan]:
@@ -141,7 +142,7 @@ def loan_installments(*, loan: Loan, version: int | None = None) -> QuerySet[Ins
 
 #: One loan with its names, among those of a scope (:func:`loan_read`).
 _LOAN_READ = Prepared(
-    lambda scope, loan_id, scope_id: loan_with_names(_loans_in_scope(Loan.objects.all(), scope, scope_id)).filter(
+    lambda scope, loan_id, scope_id: loan_with_names(loans_in_scope(Loan.objects.all(), scope, scope_id)).filter(
         pk=loan_id
     )[:1]
 )

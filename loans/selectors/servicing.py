@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import F, Max, QuerySet, Sum
+from django.db.models import F, QuerySet, Sum
 
 from config.prepared import Prepared
 from loans.arrears import days_past_due
@@ -68,10 +68,17 @@ _DUE_SUMS = Prepared(
 def business_date_last_closed() -> date | None:
     """The last closed business date: the latest date with a ``done`` close run (None
     when no date was ever closed)."""
-    last: date | None = CloseRun.objects.filter(status=CloseRun.Status.DONE).aggregate(last=Max("business_date"))[
-        "last"
-    ]
+    rows = _LAST_CLOSED.rows()
+    last: date | None = rows[0][0] if rows else None
     return last
+
+
+#: Every booking reads it: compiled once per process (config/prepared.py).
+_LAST_CLOSED = Prepared(
+    lambda: (
+        CloseRun.objects.filter(status=CloseRun.Status.DONE).order_by("-business_date").values_list("business_date")[:1]
+    )
+)
 
 
 def loan_repayments(*, loan: Loan) -> QuerySet[Repayment]:

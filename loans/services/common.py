@@ -4,22 +4,45 @@ installments."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.db import connection
 from django.db.models import QuerySet
+from django.db.transaction import TransactionManagementError
 from django.utils.translation import gettext as _
 
 from config.errors import StateConflict, choice_name
+from config.prepared import Prepared
 from loans.models import Installment, Loan
+from loans.selectors.applications import loan_scope, loans_in_scope
 
 
-def loan_lock(loan_id: int, *, among: QuerySet[Loan] | None = None) -> Loan:
+def _locked(scope: str, loan_id: int, scope_id: int | None) -> QuerySet[Loan]:
+    return (
+        loans_in_scope(Loan.objects.all(), scope, scope_id)
+        .select_for_update(of=("self",))
+        .select_related("terms", "bank")
+        .filter(pk=loan_id)
+    )
+
+
+#: Every booking takes it: the ORM compiles it once per process (config/prepared.py).
+_LOCK = Prepared(_locked)
+
+
+def loan_lock(loan_id: int, *, user: Any = None) -> Loan:
     """The loan under its row lock (``SELECT ... FOR UPDATE`` of the loan row only), with
     its terms and bank. Everything that moves a loan's money or schedule takes it first,
-    so those changes to one loan serialise. ``among`` (the loans a user may see,
-    :func:`loans.selectors.applications.loan_visible`) narrows the look-up to them in the
-    same query: a loan outside it raises Loan.DoesNotExist, as a missing one does, and is
-    not locked."""
-    loans = Loan.objects.all() if among is None else among.select_related(None)
-    return loans.select_for_update(of=("self",)).select_related("terms", "bank").get(pk=loan_id)
+    so those changes to one loan serialise. With ``user``, only among the loans the user
+    may see (:func:`loans.selectors.applications.loan_scope`), in the same query: a loan
+    outside them raises Loan.DoesNotExist, as a missing one does, and is not locked."""
+    if connection.get_autocommit():
+        raise TransactionManagementError("loan_lock() holds a row lock: call it inside a transaction")
+    scope, scope_id = ("all", None) if user is None else loan_scope(user=user)
+    loan: Loan | None = None if scope == "none" else _LOCK.first(scope, loan_id=loan_id, scope_id=scope_id)
+    if loan is None:
+        raise Loan.DoesNotExist(f"no loan {loan_id} for this user")
+    return loan
 
 
 def require_open(loan: Loan) -> None:
@@ -44,6 +67,13 @@ def require_schedule_ready(loan: Loan) -> None:
         )
 
 
+_INSTALLMENTS = Prepared(
+    lambda loan_id, version: Installment.objects.filter(loan_id=loan_id, schedule_version=version).order_by("number")
+)
+
+
 def current_installments(loan: Loan) -> list[Installment]:
-    """The rows of the loan's current schedule version, in order."""
-    return list(Installment.objects.filter(loan=loan, schedule_version=loan.schedule_version).order_by("number"))
+    """The rows of the loan's current schedule version, in order (compiled once per
+    process: every booking reads them)."""
+    rows: list[Installment] = _INSTALLMENTS.objects(loan_id=loan.pk, version=loan.schedule_version)
+    return rows

@@ -35,7 +35,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -43,11 +43,11 @@ from audit.services import audit_record, field_values
 from banks.services import bank_fund_repaid
 from config.clock import business_today
 from config.errors import ApplicationError, IdempotencyMismatch, SecondPersonRequired, StateConflict
+from config.prepared import Prepared
 from config.roles import bank_id_of
 from loans import arrears, waterfall
 from loans.models import Installment, Loan, Repayment, RepaymentAllocation
 from loans.presenters import rupiah_digits
-from loans.selectors.applications import loan_visible
 from loans.selectors.servicing import business_date_last_closed
 from loans.services.common import current_installments, loan_lock, require_schedule_ready
 
@@ -247,14 +247,20 @@ def _above_payoff(repayment: Repayment, payoff_amount: int) -> ApplicationError:
     return ApplicationError(message, {"amount": [message]}, payoff_amount=payoff_amount)
 
 
+#: Every booking asks it: compiled once per process (config/prepared.py).
+_LATER = Prepared(
+    lambda loan_id, paid_on, after_id: (
+        Repayment.objects.filter(loan_id=loan_id, status=Repayment.Status.BOOKED)
+        .filter(Q(paid_on__gt=paid_on) | Q(paid_on=paid_on, pk__gt=after_id))
+        .order_by("paid_on", "id")
+    )
+)
+
+
 def _later(loan: Loan, *, after: tuple[date, int]) -> list[Repayment]:
     """Booked repayments of ``loan`` that come after ``(paid_on, id)``, in order."""
     paid_on, pk = after
-    later = list(
-        Repayment.objects.filter(loan=loan, status=Repayment.Status.BOOKED)
-        .filter(Q(paid_on__gt=paid_on) | Q(paid_on=paid_on, pk__gt=pk))
-        .order_by("paid_on", "id")
-    )
+    later: list[Repayment] = _LATER.objects(loan_id=loan.pk, paid_on=paid_on, after_id=pk)
     if any(r.schedule_version != loan.schedule_version for r in later):
         raise StateConflict(
             _("Later repayments were booked before the loan's deferral; their order cannot change now."),
@@ -320,14 +326,22 @@ def repayment_body(
 # --- services ------------------------------------------------------------------------
 
 
+def _retries(bank_id: int, reference: str, key: str | None) -> QuerySet[Repayment]:
+    same = Q(reference=reference) if key is None else Q(reference=reference) | Q(idempotency_key=key)
+    return Repayment.objects.filter(same, bank_id=bank_id)
+
+
+#: Every booking asks it: compiled once per process (config/prepared.py).
+_RETRIES = Prepared(_retries)
+
+
 def _existing(bank_id: int, request: RepaymentRequest) -> Repayment | None:
     """The bank's earlier repayment ``request`` is a retry of: the one with its
     Idempotency-Key, else the one with its reference (each unique per bank; one query
     reads both); None for a new request."""
-    same = Q(reference=request.reference)
-    if request.idempotency_key:
-        same |= Q(idempotency_key=request.idempotency_key)
-    found = list(Repayment.objects.filter(same, bank_id=bank_id))
+    found: list[Repayment] = _RETRIES.objects(
+        bank_id=bank_id, reference=request.reference, key=request.idempotency_key or None
+    )
     if request.idempotency_key:
         by_key = next((r for r in found if r.idempotency_key == request.idempotency_key), None)
         if by_key is not None:
@@ -397,7 +411,7 @@ def repayment_post(
 
 
 def _post(*, actor: Any, loan_id: int, request: RepaymentRequest, digest: str, at: datetime) -> tuple[Repayment, bool]:
-    loan = loan_lock(loan_id, among=loan_visible(user=actor))
+    loan = loan_lock(loan_id, user=actor)
     if bank_id_of(actor) != loan.bank_id:
         raise PermissionDenied(_("Only staff of the loan's bank may book its repayments."))
     existing = _existing(loan.bank_id, request)

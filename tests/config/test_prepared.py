@@ -8,12 +8,15 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, transaction
 from django.db.models import F, Sum
+from django.test.utils import CaptureQueriesContext
 
 from borrowers.models import Borrower
 from config.prepared import Prepared
 from loans.models import Installment, Loan
 from loans.selectors.applications import loan_read, loan_visible, loan_with_names
+from loans.services.common import loan_lock
 from tests.factories import UserFactory, bank_user, serviced_loan
 
 pytestmark = pytest.mark.django_db
@@ -97,9 +100,37 @@ def test_a_value_the_orm_does_not_pass_as_a_parameter_is_refused() -> None:
         unknown_kind.objects(amount=1.5)
 
 
-def test_related_rows_and_objects_of_values_are_refused() -> None:
-    with pytest.raises(ImproperlyConfigured, match="select_related"):
-        Prepared(lambda loan_id: Loan.objects.select_related("bank").filter(pk=loan_id)).objects(loan_id=1)
+def test_related_rows_are_the_orms() -> None:
+    loan = serviced_loan()
+    query = Prepared(lambda loan_id: Loan.objects.select_related("bank", "terms__product").filter(pk=loan_id))
+    found = query.first(loan_id=loan.pk)
+    assert found is not None
+    expected = Loan.objects.select_related("bank", "terms__product").get(pk=loan.pk)
+    assert fields_of(found) == fields_of(expected)
+    assert fields_of(found.bank) == fields_of(expected.bank)
+    assert fields_of(found.terms) == fields_of(expected.terms)
+    assert fields_of(found.terms.product) == fields_of(expected.terms.product)
+    with CaptureQueriesContext(connection) as queries:
+        assert found.terms.product.code == expected.terms.product.code
+    assert len(queries) == 0  # joined in, not read again
+
+
+def test_loan_lock_finds_only_what_the_user_may_see() -> None:
+    loan = serviced_loan()
+    other = serviced_loan()
+    staff = bank_user(loan.bank)
+    with transaction.atomic():
+        locked = loan_lock(loan.pk, user=staff)
+        assert locked.pk == loan.pk
+        assert locked.bank.code == loan.bank.code
+        with pytest.raises(Loan.DoesNotExist):
+            loan_lock(other.pk, user=staff)
+        with pytest.raises(Loan.DoesNotExist):
+            loan_lock(loan.pk, user=UserFactory.create())
+        assert loan_lock(other.pk).pk == other.pk
+
+
+def test_objects_of_values_are_refused() -> None:
     with pytest.raises(ImproperlyConfigured, match="values"):
         Prepared(lambda loan_id: Loan.objects.filter(pk=loan_id).values_list("pk")).objects(loan_id=1)
 
@@ -122,8 +153,6 @@ def test_on_postgresql_a_query_run_often_becomes_a_prepared_statement() -> None:
     # prepared query's cursor binds them on the server, and psycopg prepares the
     # statement once the connection has run it prepare_threshold times: PostgreSQL then
     # neither parses nor plans it again.
-    from django.db import connection
-
     threshold = connection.settings_dict["OPTIONS"]["prepare_threshold"]
     assert threshold >= 1
     loan = serviced_loan()
