@@ -1,9 +1,11 @@
 """Turning stored workflow data into what readers see: check results in the reader's
 language, and how long an application waited in each state."""
 
-from datetime import datetime
+from datetime import datetime, tzinfo
+from functools import lru_cache
 from typing import Any
 
+import orjson
 from django.utils.translation import get_language, gettext
 
 from audit.models import AuditEntry
@@ -53,9 +55,28 @@ class CheckRenderer:
         return {"name": check["name"], "passed": check["passed"], "message": message}
 
 
+@lru_cache(maxsize=4096)
+def checks_rendered(language: str, stored: str) -> list[dict[str, Any]]:
+    """An application's check results stored as JSON text (``stored``), rendered in
+    ``language`` (the active one): kept for the process, as the same applications are
+    listed again and again and their checks change only when they run again (then the
+    text is new). Callers must not change the list."""
+    renderer = CheckRenderer()
+    return [renderer(check) for check in orjson.loads(stored)]
+
+
 def render_check(check: dict[str, Any]) -> dict[str, Any]:
     """A stored check result as ``{"name", "passed", "message"}`` in the active language."""
     return CheckRenderer()(check)
+
+
+def iso_time(value: datetime | None, zone: tzinfo) -> str | None:
+    """``value`` as DRF's DateTimeField renders it in ``zone`` (ISO 8601, "Z" for UTC),
+    without building a field: a list renders several a row."""
+    if not value:
+        return None
+    text = value.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def stage_times(application: Application, events: list[AuditEntry], now: datetime) -> list[dict[str, Any]]:
