@@ -7,7 +7,7 @@ hot, flat request bodies, and "not a valid choice" answers that name the valid c
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any, NoReturn
 
 from django import forms
@@ -28,6 +28,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
+
+from config.prepared import Prepared
 
 logger = logging.getLogger(__name__)
 
@@ -363,7 +365,7 @@ def paginated_response(
     return paginator.get_paginated_response(serializer_class(page, many=True, context={"request": request}).data)
 
 
-class _Rows:
+class QueryRows:
     """``queryset``'s rows as dictionaries of ``columns`` (``values()``), for a paginator:
     counted on ``queryset`` itself, so the count needs none of the joins the columns do."""
 
@@ -379,20 +381,38 @@ class _Rows:
         return self.queryset.values(*self.columns)[index]
 
 
+class PreparedRows:
+    """The rows of a prepared values() query (config/prepared.py) for a paginator: a page
+    is read with LIMIT and OFFSET as parameters, the count by a second prepared query
+    (which can leave out the page's joins)."""
+
+    ordered = True
+
+    def __init__(self, page: Prepared, counted: Prepared, shape: Hashable, values: dict[str, Any]) -> None:
+        self.page = page
+        self.counted = counted
+        self.shape = shape
+        self.values = values
+
+    def count(self) -> int:
+        return self.counted.count(self.shape, **self.values)
+
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]:
+        return self.page.dicts(self.shape, page=index, **self.values)
+
+
 def paginated_rows_response(
     *,
     request: Request,
     view: APIView,
-    queryset: QuerySet[Any],
-    columns: Sequence[str],
+    rows: QueryRows | PreparedRows,
     render: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
 ) -> Response:
-    """One page of ``queryset``, read as ``values(*columns)`` and turned into the list's
-    items by ``render``, in the list shape. For a hot list whose serializer would cost
-    more than its query: DRF builds and walks its fields for every row, and every
-    related object is a model instance."""
+    """One page of ``rows`` turned into the list's items by ``render``, in the list
+    shape. For a hot list whose serializer would cost more than its query: DRF builds
+    and walks its fields for every row, and every related object is a model instance."""
     paginator = paginator_of(view)
-    page = paginator.paginate_queryset(_Rows(queryset, columns), request, view=view)
+    page = paginator.paginate_queryset(rows, request, view=view)
     return paginator.get_paginated_response(render(page or []))
 
 

@@ -63,6 +63,10 @@ class _Compiled:
     annotations: tuple[tuple[str, int], ...]
     #: The ORM's builders of the rows ``select_related`` joins in.
     related: tuple[Any, ...]
+    #: The column names of a values() query, in their order.
+    names: tuple[str, ...]
+    #: Whether the query has LIMIT or OFFSET of its own (a slice).
+    sliced: bool
 
     def params(self, values: dict[str, Any]) -> list[Any]:
         params = list(self.constants)
@@ -99,9 +103,18 @@ def _compile(queryset: QuerySet[Any], markers: dict[str, Any]) -> _Compiled:
         (position, tuple(convs), expression)
         for position, (convs, expression) in compiler.get_converters(expressions).items()
     )
+    query = queryset.query
+    # As Django's ValuesIterable names a values() row's columns.
+    names = (
+        tuple(query.selected)
+        if query.selected
+        else (*query.extra_select, *query.values_select, *query.annotation_select)
+    )
     klass_info = compiler.klass_info
     if klass_info is None or queryset._fields is not None:  # type: ignore[attr-defined]  # values() or values_list()
-        return _Compiled(sql, tuple(constants), tuple(slots), converters, None, slice(0), (), (), ())
+        return _Compiled(
+            sql, tuple(constants), tuple(slots), converters, None, slice(0), (), (), (), names, query.is_sliced
+        )
     select_fields = klass_info["select_fields"]
     fields = slice(select_fields[0], select_fields[-1] + 1)
     attnames = tuple(column[0].target.attname for column in compiler.select[fields])
@@ -115,6 +128,8 @@ def _compile(queryset: QuerySet[Any], markers: dict[str, Any]) -> _Compiled:
         attnames,
         tuple(compiler.annotation_col_map.items()),
         tuple(get_related_populators(klass_info, compiler.select, queryset.db)),  # type: ignore[call-arg]
+        names,
+        query.is_sliced,
     )
 
 
@@ -156,11 +171,18 @@ class Prepared:
             found = self._compiled[key] = _compile(queryset.using(self.using), markers)
         return found
 
-    def _run(self, compiled: _Compiled, values: dict[str, Any]) -> list[list[Any]]:
+    def _run(
+        self, compiled: _Compiled, values: dict[str, Any], *, sql: str | None = None, more: tuple[Any, ...] = ()
+    ) -> list[list[Any]]:
+        """The rows of ``compiled``, or of ``sql`` written around it with the parameters
+        ``more`` after its own, as the database gives them."""
+        with _cursor(connections[self.using]) as cursor:
+            cursor.execute(sql or compiled.sql, [*compiled.params(values), *more])
+            return [list(row) for row in cursor.fetchall()]
+
+    def _converted(self, compiled: _Compiled, rows: list[list[Any]]) -> list[list[Any]]:
+        """``rows`` with the ORM's converters applied to their columns."""
         connection = connections[self.using]
-        with _cursor(connection) as cursor:
-            cursor.execute(compiled.sql, compiled.params(values))
-            rows = [list(row) for row in cursor.fetchall()]
         for row in rows:
             for position, convs, expression in compiled.converters:
                 value = row[position]
@@ -170,7 +192,8 @@ class Prepared:
         return rows
 
     def rows(self, shape: Hashable = None, **values: Any) -> list[tuple[Any, ...]]:
-        return [tuple(row) for row in self._run(self.compiled(shape, values), values)]
+        compiled = self.compiled(shape, values)
+        return [tuple(row) for row in self._converted(compiled, self._run(compiled, values))]
 
     def objects(self, shape: Hashable = None, **values: Any) -> list[Any]:
         compiled = self.compiled(shape, values)
@@ -178,7 +201,7 @@ class Prepared:
             raise ImproperlyConfigured("objects() needs a query of model rows, not values()")
         alias = connections[self.using].alias
         found = []
-        for row in self._run(compiled, values):
+        for row in self._converted(compiled, self._run(compiled, values)):
             instance = compiled.model.from_db(alias, compiled.attnames, row[compiled.fields])
             for populator in compiled.related:
                 populator.populate(row, instance)
@@ -186,6 +209,28 @@ class Prepared:
                 setattr(instance, name, row[position])
             found.append(instance)
         return found
+
+    def dicts(self, shape: Hashable = None, *, page: slice | None = None, **values: Any) -> list[dict[str, Any]]:
+        """The rows of a values() query as dictionaries. ``page`` (a slice with a stop,
+        as Django's paginator asks) reads only those rows: LIMIT and OFFSET are sent as
+        parameters, so every page is the same statement."""
+        compiled = self.compiled(shape, values)
+        if page is None:
+            rows = self._converted(compiled, self._run(compiled, values))
+        else:
+            if compiled.sliced or page.stop is None or page.step is not None:
+                raise ImproperlyConfigured("a page is a slice with a stop, of a query that has no slice of its own")
+            start = page.start or 0
+            sql = f"{compiled.sql} LIMIT %s OFFSET %s"
+            rows = self._converted(compiled, self._run(compiled, values, sql=sql, more=(page.stop - start, start)))
+        return [dict(zip(compiled.names, row, strict=True)) for row in rows]
+
+    def count(self, shape: Hashable = None, **values: Any) -> int:
+        """How many rows the query answers (``SELECT COUNT(*)`` around it)."""
+        compiled = self.compiled(shape, values)
+        counting = f"SELECT COUNT(*) FROM ({compiled.sql}) counted"  # noqa: S608 (the ORM's SQL; values are parameters)
+        rows = self._run(compiled, values, sql=counting)
+        return int(rows[0][0])
 
     def first(self, shape: Hashable = None, **values: Any) -> Any | None:
         found = self.objects(shape, **values)

@@ -77,6 +77,21 @@ def reads_all(user: UserLike) -> bool:
     return bool(roles_of(user) & READ_ALL)
 
 
+def reader_scope(user: UserLike) -> tuple[str, int | None]:
+    """What ``user`` reads of applications and loans: ``("all", None)`` (officers,
+    auditors, managers), ``("bank", bank id)`` (bank staff), ``("borrower", borrower id)``
+    or ``("none", None)``."""
+    if reads_all(user):
+        return "all", None
+    bank_id = bank_id_of(user)
+    if bank_id is not None:
+        return "bank", bank_id
+    borrower_id = borrower_id_of(user)
+    if borrower_id is not None:
+        return "borrower", borrower_id
+    return "none", None
+
+
 def bank_id_of(user: UserLike) -> int | None:
     """The id of the bank the user works for (bank staff only), else None."""
     if Role.BANK_STAFF not in roles_of(user):

@@ -12,41 +12,33 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from config.prepared import Prepared
-from config.roles import bank_id_of, borrower_id_of, reads_all
+from config.roles import reader_scope
 from loans.models import Application, Installment, Loan
 
 
+def applications_in_scope(queryset: QuerySet[Application], scope: str, scope_id: int | None) -> QuerySet[Application]:
+    """``queryset`` narrowed to a scope of :func:`config.roles.reader_scope` (a bank sees
+    its applications once forwarded to it)."""
+    if scope == "all":
+        return queryset
+    if scope == "bank" and scope_id is not None:
+        return queryset.filter(bank_id=scope_id, forwarded_at__isnull=False)
+    if scope == "borrower" and scope_id is not None:
+        return queryset.filter(borrower_id=scope_id)
+    return queryset.none()
+
+
 def application_visible(*, user: Any) -> QuerySet[Application]:
-    qs = Application.objects.select_related(
-        "borrower", "business", "bank", "product", "terms", "borrower__kelurahan", "loan"
+    return applications_in_scope(
+        Application.objects.select_related(
+            "borrower", "business", "bank", "product", "terms", "borrower__kelurahan", "loan"
+        ),
+        *reader_scope(user),
     )
-    if reads_all(user):
-        return qs
-    bank_id = bank_id_of(user)
-    if bank_id is not None:
-        return qs.filter(bank_id=bank_id, forwarded_at__isnull=False)
-    borrower_id = borrower_id_of(user)
-    if borrower_id is not None:
-        return qs.filter(borrower_id=borrower_id)
-    return qs.none()
-
-
-def loan_scope(*, user: Any) -> tuple[str, int | None]:
-    """Which loans ``user`` sees: ``("all", None)``, ``("bank", bank id)``, ``("borrower",
-    borrower id)`` or ``("none", None)``."""
-    if reads_all(user):
-        return "all", None
-    bank_id = bank_id_of(user)
-    if bank_id is not None:
-        return "bank", bank_id
-    borrower_id = borrower_id_of(user)
-    if borrower_id is not None:
-        return "borrower", borrower_id
-    return "none", None
 
 
 def loans_in_scope(queryset: QuerySet[Loan], scope: str, scope_id: int | None) -> QuerySet[Loan]:
-    """``queryset`` narrowed to a scope of :func:`loan_scope`."""
+    """``queryset`` narrowed to a scope of :func:`config.roles.reader_scope`."""
     if scope == "all":
         return queryset
     if scope == "bank" and scope_id is not None:
@@ -57,8 +49,7 @@ def loans_in_scope(queryset: QuerySet[Loan], scope: str, scope_id: int | None) -
 
 
 def loan_visible(*, user: Any) -> QuerySet[Loan]:
-    scope, scope_id = loan_scope(user=user)
-    return loans_in_scope(Loan.objects.select_related("bank", "borrower", "terms__product"), scope, scope_id)
+    return loans_in_scope(Loan.objects.select_related("bank", "borrower", "terms__product"), *reader_scope(user))
 
 
 def loan_with_names(queryset: QuerySet[Loan]) -> QuerySet[Loan]:
@@ -108,11 +99,17 @@ class ApplicationFilter(django_filters.FilterSet):
 def application_list(*, user: Any, params: Any) -> QuerySet[Application]:
     """The applications the user may see, filtered; by default the longest-waiting first
     (``ordering=waiting``), so nothing sits forgotten."""
+    return applications_listed(application_visible(user=user), params)
+
+
+def applications_listed(queryset: QuerySet[Application], params: Any) -> QuerySet[Application]:
+    """``queryset`` filtered and ordered by the list's parameters (:class:`ApplicationFilter`;
+    ``ordering=waiting`` by default)."""
     from config.api import filtered
 
     params = params.copy()
     params.setdefault("ordering", "waiting")
-    return filtered(ApplicationFilter, params, application_visible(user=user))
+    return filtered(ApplicationFilter, params, queryset)
 
 
 class LoanFilter(django_filters.FilterSet):
@@ -152,7 +149,7 @@ def loan_read(*, user: Any, loan_id: int) -> Loan | None:
     """The loan ``loan_id`` with its names (:func:`loan_with_names`) if ``user`` may see
     it, else None: ``GET loans/{id}/``, the API's most frequent read, in one query the ORM
     compiles once per process (config/prepared.py)."""
-    scope, scope_id = loan_scope(user=user)
+    scope, scope_id = reader_scope(user)
     if scope == "none":
         return None
     found: Loan | None = _LOAN_READ.first(scope, loan_id=loan_id, scope_id=scope_id)

@@ -13,8 +13,9 @@ from django.utils.translation import gettext as _
 
 from config.errors import StateConflict, choice_name
 from config.prepared import Prepared
+from config.roles import reader_scope
 from loans.models import Installment, Loan
-from loans.selectors.applications import loan_scope, loans_in_scope
+from loans.selectors.applications import loans_in_scope
 
 
 def _locked(scope: str, loan_id: int, scope_id: int | None) -> QuerySet[Loan]:
@@ -34,11 +35,11 @@ def loan_lock(loan_id: int, *, user: Any = None) -> Loan:
     """The loan under its row lock (``SELECT ... FOR UPDATE`` of the loan row only), with
     its terms and bank. Everything that moves a loan's money or schedule takes it first,
     so those changes to one loan serialise. With ``user``, only among the loans the user
-    may see (:func:`loans.selectors.applications.loan_scope`), in the same query: a loan
+    may see (:func:`config.roles.reader_scope`), in the same query: a loan
     outside them raises Loan.DoesNotExist, as a missing one does, and is not locked."""
     if connection.get_autocommit():
         raise TransactionManagementError("loan_lock() holds a row lock: call it inside a transaction")
-    scope, scope_id = ("all", None) if user is None else loan_scope(user=user)
+    scope, scope_id = ("all", None) if user is None else reader_scope(user)
     loan: Loan | None = None if scope == "none" else _LOCK.first(scope, loan_id=loan_id, scope_id=scope_id)
     if loan is None:
         raise Loan.DoesNotExist(f"no loan {loan_id} for this user")

@@ -168,3 +168,30 @@ def test_on_postgresql_a_query_run_often_becomes_a_prepared_statement() -> None:
         found = query.objects(loan_id=loan.pk)
         assert [i.number for i in found] == [1]
     assert any('"loans_installment"' in sql for sql in prepared_statements())
+
+
+def test_pages_and_the_count_of_value_rows_are_the_orms() -> None:
+    loans = [serviced_loan(tenor_months=tenor) for tenor in (6, 12)]
+    query = Prepared(
+        lambda loan_id: Installment.objects.filter(loan_id=loan_id)
+        .annotate(owed=F("principal") + F("interest"))
+        .values("number", "owed", "due_date", "paid_on")
+        .order_by("-number")
+    )
+    counted = Prepared(lambda loan_id: Installment.objects.filter(loan_id=loan_id).values_list("pk"))
+    for loan in loans:
+        expected = list(
+            Installment.objects.filter(loan=loan)
+            .annotate(owed=F("principal") + F("interest"))
+            .values("number", "owed", "due_date", "paid_on")
+            .order_by("-number")
+        )
+        assert query.dicts(loan_id=loan.pk) == expected
+        for page in (slice(0, 5), slice(5, 10), slice(10, 20), slice(None, 3)):
+            assert query.dicts(page=page, loan_id=loan.pk) == expected[page]
+        assert counted.count(loan_id=loan.pk) == loan.tenor_months
+    with pytest.raises(ImproperlyConfigured, match="slice"):
+        query.dicts(page=slice(2, None), loan_id=loans[0].pk)
+    already_sliced = Prepared(lambda loan_id: Installment.objects.filter(loan_id=loan_id).values("number")[:3])
+    with pytest.raises(ImproperlyConfigured, match="slice"):
+        already_sliced.dicts(page=slice(0, 2), loan_id=loans[0].pk)
