@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from audit.services import audit_record, changed, field_values
 from banks.models import Allocation, Bank, BankStaff
 from config.errors import ApplicationError
+from config.prepared import PreparedUpdate
 from config.roles import Role
 
 
@@ -43,10 +44,19 @@ def bank_fund_repaid(*, bank_id: int, principal: int, interest: int) -> bool:
         raise RuntimeError("bank_fund_repaid must run inside the repayment's transaction")
     if principal == 0 and interest == 0:
         return True
-    updated = Bank.objects.filter(pk=bank_id, disbursed__lte=F("allocated") + F("principal_repaid") + principal).update(
-        principal_repaid=F("principal_repaid") + principal, interest_collected=F("interest_collected") + interest
+    return _FUND_REPAID(bank_id=bank_id, principal=principal, interest=interest) == 1
+
+
+#: Every booking and reversal runs it: the ORM writes it once per process (config/prepared.py).
+_FUND_REPAID = PreparedUpdate(
+    lambda bank_id, principal, interest: (
+        Bank.objects.filter(pk=bank_id, disbursed__lte=F("allocated") + F("principal_repaid") + principal),
+        {
+            "principal_repaid": F("principal_repaid") + principal,
+            "interest_collected": F("interest_collected") + interest,
+        },
     )
-    return updated == 1
+)
 
 
 #: Bank codes appear in URLs: capital letters, digits, "-" and "_".

@@ -16,7 +16,7 @@ folded into the SQL text (a slice's bounds, say) is caught the first time it run
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -25,6 +25,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators
+from django.db.models.sql import UpdateQuery
 
 #: Marker values, by the type of the value they stand for: unusual enough not to be one
 #: of a query's own constants, and inside every integer column's range (an out-of-range
@@ -47,13 +48,16 @@ def _markers(values: dict[str, Any]) -> dict[str, Any]:
     return markers
 
 
+#: Where a named value goes among a statement's parameters: (position, name, what the ORM
+#: made of the value: an ISO string for SQLite's dates; None: the value as it is).
+Slot = tuple[int, str, Callable[[Any], Any] | None]
+
+
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
     constants: tuple[Any, ...]
-    #: (parameter position, value name, what the ORM made of the value: an ISO string for
-    #: SQLite's dates, psycopg's Int2 for PostgreSQL's small integers; None: as it is)
-    slots: tuple[tuple[int, str, Callable[[Any], Any] | None], ...]
+    slots: tuple[Slot, ...]
     #: (column position, the backend's and field's converters, the column's expression)
     converters: tuple[tuple[int, tuple[Callable[..., Any], ...], Any], ...]
     #: For model rows: the model, its columns' range and attribute names, the annotations.
@@ -69,24 +73,32 @@ class _Compiled:
     sliced: bool
 
     def params(self, values: dict[str, Any]) -> list[Any]:
-        params = list(self.constants)
-        for position, name, adapt in self.slots:
-            value = values[name]
-            params[position] = value if adapt is None else adapt(value)
-        return params
+        return _filled(self.constants, self.slots, values)
 
 
-def _compile(queryset: QuerySet[Any], markers: dict[str, Any]) -> _Compiled:
-    compiler = queryset.query.get_compiler(using=queryset.db)
-    sql, params = compiler.as_sql()
+def _filled(constants: Sequence[Any], slots: Sequence[Slot], values: dict[str, Any]) -> list[Any]:
+    """A statement's parameters: its constants, with the named values in their slots."""
+    params = list(constants)
+    for position, name, adapt in slots:
+        value = values[name]
+        params[position] = value if adapt is None else adapt(value)
+    return params
+
+
+def _slots(params: Sequence[Any], markers: dict[str, Any], model: type[Model]) -> tuple[list[Any], list[Slot]]:
+    """The parameters that are constants (None where a value goes) and where each named
+    value goes, in what form; refuses a value found nowhere."""
     constants = list(params)
-    slots: list[tuple[int, str, Callable[[Any], Any] | None]] = []
+    slots: list[Slot] = []
     for position, param in enumerate(params):
         for name, marker in markers.items():
             if type(param) is type(marker) and param == marker:
                 slots.append((position, name, None))
             elif isinstance(marker, int) and isinstance(param, int) and int(param) == marker:
-                slots.append((position, name, type(param)))
+                # The ORM wrapped it in the column's size (psycopg's Int2, Int4): a plain
+                # int is sent instead, sized by its own value, so that a value beyond
+                # that size is neither refused nor cut short.
+                slots.append((position, name, None))
             elif isinstance(marker, date) and param == marker.isoformat():
                 slots.append((position, name, date.isoformat))
             else:
@@ -96,8 +108,15 @@ def _compile(queryset: QuerySet[Any], markers: dict[str, Any]) -> _Compiled:
     missing = set(markers) - {name for _, name, _ in slots}
     if missing:
         raise ImproperlyConfigured(
-            f"prepared query on {queryset.model.__name__}: {sorted(missing)} not among its parameters {params!r}"
+            f"prepared query on {model.__name__}: {sorted(missing)} not among its parameters {params!r}"
         )
+    return constants, slots
+
+
+def _compile(queryset: QuerySet[Any], markers: dict[str, Any]) -> _Compiled:
+    compiler = queryset.query.get_compiler(using=queryset.db)
+    sql, params = compiler.as_sql()
+    constants, slots = _slots(params, markers, queryset.model)
     expressions = [column[0] for column in compiler.select]
     converters = tuple(
         (position, tuple(convs), expression)
@@ -235,3 +254,32 @@ class Prepared:
     def first(self, shape: Hashable = None, **values: Any) -> Any | None:
         found = self.objects(shape, **values)
         return found[0] if found else None
+
+
+class PreparedUpdate:
+    """An UPDATE the ORM writes once per database and kind of values: ``build`` (a
+    function of the named values) returns ``(queryset, changes)``, what
+    ``queryset.update(**changes)`` would run; calling it runs the statement with the
+    call's values and answers how many rows changed."""
+
+    def __init__(self, build: Callable[..., tuple[QuerySet[Any], dict[str, Any]]]) -> None:
+        self.build = build
+        self._compiled: dict[Hashable, tuple[str, tuple[Any, ...], tuple[Slot, ...]]] = {}
+
+    def __call__(self, **values: Any) -> int:
+        connection = connections[DEFAULT_DB_ALIAS]
+        key = (connection.alias, tuple((name, type(value)) for name, value in values.items()))
+        found = self._compiled.get(key)
+        if found is None:
+            markers = _markers(values)
+            queryset, changes = self.build(**{name: markers.get(name) for name in values})
+            query: Any = queryset.query.chain(UpdateQuery)
+            query.add_update_values(changes)
+            if query.related_updates:
+                raise ImproperlyConfigured("a prepared update changes one table")
+            sql, params = query.get_compiler(connection.alias).as_sql()
+            constants, slots = _slots(params, markers, queryset.model)
+            found = self._compiled[key] = (sql, tuple(constants), tuple(slots))
+        with _cursor(connection) as cursor:
+            cursor.execute(found[0], _filled(found[1], found[2], values))
+            return int(cursor.rowcount)

@@ -43,6 +43,7 @@ from banks.models import Bank
 from banks.selectors import bank_visible
 from config.clock import business_today
 from config.errors import ApplicationError, ItemsNotFound
+from config.prepared import PreparedUpdate
 from config.roles import Role, reads_all, require_role, roles_of
 from loans.models import Loan, Repayment
 from loans.selectors.applications import loan_visible
@@ -228,9 +229,13 @@ def _new_report(*, params: ReportParams, owners: dict[str, Any], actor: Any, at:
         heartbeat_at=at,
     )
     report.number = f"WBW/{KINDS[params.kind].prefix}/{at.year}/{report.pk:06d}"
-    Report.objects.filter(pk=report.pk).update(number=report.number)
+    _NUMBER(report_id=report.pk, number=report.number)
     transaction.on_commit(lambda: _send(report.pk))
     return report
+
+
+#: Every booking's receipt takes a number: the ORM writes it once (config/prepared.py).
+_NUMBER = PreparedUpdate(lambda report_id, number: (Report.objects.filter(pk=report_id), {"number": number}))
 
 
 def _send(report_id: int) -> None:

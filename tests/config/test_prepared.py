@@ -12,12 +12,13 @@ from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.test.utils import CaptureQueriesContext
 
+from banks.models import Bank
 from borrowers.models import Borrower
-from config.prepared import Prepared
+from config.prepared import Prepared, PreparedUpdate
 from loans.models import Installment, Loan
 from loans.selectors.applications import loan_read, loan_visible, loan_with_names
 from loans.services.common import loan_lock
-from tests.factories import UserFactory, bank_user, serviced_loan
+from tests.factories import UserFactory, bank_user, funded_bank, serviced_loan
 
 pytestmark = pytest.mark.django_db
 
@@ -173,10 +174,12 @@ def test_on_postgresql_a_query_run_often_becomes_a_prepared_statement() -> None:
 def test_pages_and_the_count_of_value_rows_are_the_orms() -> None:
     loans = [serviced_loan(tenor_months=tenor) for tenor in (6, 12)]
     query = Prepared(
-        lambda loan_id: Installment.objects.filter(loan_id=loan_id)
-        .annotate(owed=F("principal") + F("interest"))
-        .values("number", "owed", "due_date", "paid_on")
-        .order_by("-number")
+        lambda loan_id: (
+            Installment.objects.filter(loan_id=loan_id)
+            .annotate(owed=F("principal") + F("interest"))
+            .values("number", "owed", "due_date", "paid_on")
+            .order_by("-number")
+        )
     )
     counted = Prepared(lambda loan_id: Installment.objects.filter(loan_id=loan_id).values_list("pk"))
     for loan in loans:
@@ -195,3 +198,25 @@ def test_pages_and_the_count_of_value_rows_are_the_orms() -> None:
     already_sliced = Prepared(lambda loan_id: Installment.objects.filter(loan_id=loan_id).values("number")[:3])
     with pytest.raises(ImproperlyConfigured, match="slice"):
         already_sliced.dicts(page=slice(0, 2), loan_id=loans[0].pk)
+
+
+def test_an_update_runs_with_each_calls_values_and_counts_the_rows() -> None:
+    bank = funded_bank("UPD")
+    before = bank.interest_collected
+    add = PreparedUpdate(
+        lambda bank_id, amount, at_most: (
+            Bank.objects.filter(pk=bank_id, interest_collected__lte=at_most),
+            {"interest_collected": F("interest_collected") + amount},
+        )
+    )
+    assert add(bank_id=bank.pk, amount=7, at_most=10**13) == 1
+    # Beyond a 32-bit integer (the ORM sizes a marker's parameter by its column: the
+    # value is sent sized by itself, never cut short).
+    assert add(bank_id=bank.pk, amount=3 * 2**31, at_most=10**13) == 1
+    bank.refresh_from_db()
+    assert bank.interest_collected == before + 7 + 3 * 2**31
+    assert add(bank_id=bank.pk, amount=1, at_most=5) == 0  # the condition holds it back
+    assert add(bank_id=bank.pk + 10_000, amount=1, at_most=10**13) == 0
+    bank.refresh_from_db()
+    assert bank.interest_collected == before + 7 + 3 * 2**31
+    assert len(add._compiled) == 1
