@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -162,7 +163,26 @@ def _cursor(connection: Any) -> Any:
     from django.db.backends.postgresql.base import ServerBindingCursor
 
     connection.ensure_connection()
-    return connection._prepare_cursor(ServerBindingCursor(connection.connection))  # type: ignore[call-arg]
+    cursor: Any = ServerBindingCursor(connection.connection)  # type: ignore[call-arg]
+    fast = _c_timestamptz_loader()
+    if fast is not None and connection.timezone_name == "UTC":
+        cursor.adapters.register_loader("timestamptz", fast)
+    return connection._prepare_cursor(cursor)
+
+
+@cache
+def _c_timestamptz_loader() -> type | None:
+    """psycopg's own timestamptz loader when it is the C one (psycopg[binary]), else None.
+
+    Django loads timestamptz through a Python subclass of psycopg's loader that sets each
+    value's tzinfo to the connection's zone; parsing in Python costs about 5 µs a value
+    (a page of 50 applications has 250). With the session in UTC, as Django sets it, the
+    C loader answers the same values with the same tzinfo (``datetime.timezone.utc``)."""
+    import psycopg
+    from psycopg import pq
+
+    loader = psycopg.adapters.get_loader(psycopg.adapters.types["timestamptz"].oid, pq.Format.TEXT)
+    return loader if loader is not None and loader.__module__.startswith("psycopg_binary") else None
 
 
 class Prepared:

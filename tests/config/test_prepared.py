@@ -3,7 +3,7 @@ the ORM's own queryset answers (model rows with their annotations and converted 
 or value rows), on SQLite and on PostgreSQL; a value that does not reach the SQL as a
 parameter is refused when the query is first compiled."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -220,3 +220,22 @@ def test_an_update_runs_with_each_calls_values_and_counts_the_rows() -> None:
     bank.refresh_from_db()
     assert bank.interest_collected == before + 7 + 3 * 2**31
     assert len(add._compiled) == 1
+
+
+@pytest.mark.postgres
+def test_on_postgresql_times_are_read_by_psycopgs_c_loader_and_equal_the_orms() -> None:
+    # Django reads timestamptz through a Python loader; a prepared query's cursor uses
+    # psycopg's C loader (psycopg[binary] is pinned), which with the session in UTC gives
+    # the same values with the same tzinfo.
+    from config.prepared import _c_timestamptz_loader
+
+    assert _c_timestamptz_loader() is not None
+    loan = serviced_loan()
+    Loan.objects.filter(pk=loan.pk).update(created_at=datetime(2026, 3, 4, 5, 6, 7, 89, tzinfo=UTC))
+    query = Prepared(lambda loan_id: Loan.objects.filter(pk=loan_id).values_list("created_at", "disbursed_on"))
+    expected = Loan.objects.filter(pk=loan.pk).values_list("created_at", "disbursed_on").get()
+    for _ in range(3):
+        found = query.rows(loan_id=loan.pk)[0]
+        assert found == expected
+        assert found[0].tzinfo is expected[0].tzinfo is UTC
+        assert found[0].isoformat() == expected[0].isoformat() == "2026-03-04T05:06:07.000089+00:00"
