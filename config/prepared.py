@@ -12,6 +12,17 @@ A marker must reach the SQL as a parameter exactly as given (``pk=loan_id``,
 ``due_date__lte=on``): compiling checks that each named value was found among the
 parameters and refuses the query otherwise (``ImproperlyConfigured``), so a value the ORM
 folded into the SQL text (a slice's bounds, say) is caught the first time it runs.
+
+On PostgreSQL these statements bind their parameters on the server, so psycopg makes them
+prepared statements once a connection has run one ``prepare_threshold`` times
+(``DATABASE_PREPARE_THRESHOLD``): PostgreSQL then stops parsing and planning them, most of
+its work for such queries. Integer values are sent as plain ints, sized by their own value
+(the ORM's column-sized wrappers would cut a value past the column's size short).
+
+:class:`Prepared` reads (model rows, value rows, dictionaries, a page of them, a count);
+:class:`PreparedUpdate` runs an UPDATE. Twins in the tests hold each use equal to the ORM's
+own queryset (tests/config/test_prepared.py, tests/loans/test_loan_answer.py,
+tests/loans/test_application_list.py).
 """
 
 from __future__ import annotations
@@ -191,9 +202,10 @@ class Prepared:
     of values (a value given as None is passed to ``build`` as None and is part of the
     shape), then run with each call's values.
 
-    ``rows(...)`` answers tuples (``build`` returns ``values_list()``), ``objects(...)``
-    model instances with their annotations and ``select_related`` rows (``build``
-    returns a plain queryset)."""
+    ``rows(...)`` answers tuples (``build`` returns ``values_list()``), ``dicts(...)``
+    dictionaries (``values()``; ``page=`` a slice of them), ``count(...)`` how many rows,
+    ``objects(...)`` and ``first(...)`` model instances with their annotations and
+    ``select_related`` rows (``build`` returns a plain queryset)."""
 
     def __init__(self, build: Callable[..., QuerySet[Any]], *, using: str = DEFAULT_DB_ALIAS) -> None:
         self.build = build
