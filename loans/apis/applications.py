@@ -177,8 +177,9 @@ LIST_COLUMNS = (
 def application_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``rows`` (of ``LIST_COLUMNS``) as :class:`ApplicationSerializer` renders the same
     applications, field for field and format for format (a test holds the two equal),
-    without DRF's per-row walk of its fields: the list's hot path. Times, dates and
-    coordinates are rendered by the serializer's own fields."""
+    without DRF's per-row walk of its fields: the list's hot path. Dates and coordinates
+    are rendered by the serializer's own fields, times by ``iso_time`` (DRF's format),
+    the checks by ``checks_rendered`` from their stored text (``checks_text``)."""
     fields = ApplicationSerializer._declared_fields
     zone = timezone.get_current_timezone()
 

@@ -14,7 +14,7 @@ from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
-from loans.apis.applications import ApplicationSerializer
+from loans.apis.applications import _LIST_PAGE, ApplicationSerializer
 from loans.models import Application
 from loans.selectors.applications import application_list
 from loans.services import applications as services
@@ -148,3 +148,39 @@ def test_the_last_page_and_a_page_past_it(api_client: Any, programme: Programme)
     assert (last["count"], [row["id"] for row in last["results"]]) == (3, ids[2:])
     assert api_client.get("/api/v1/applications/?page_size=2&page=3").status_code == 404
     assert api_client.get("/api/v1/applications/?page=0").status_code == 400
+
+
+def test_the_prepared_list_answers_as_the_filtered_one_for_every_ordering_and_refuses_a_bad_one(
+    api_client: Any, programme: Programme, settings: Any, tmp_path: Any, monkeypatch: Any
+) -> None:
+    # With no filter but the ordering the list is read by prepared queries; any other
+    # parameter sends it through the FilterSet. Both must answer the same pages.
+    settings.MEDIA_ROOT = tmp_path
+    applications_of_every_kind(programme)
+    now = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: now)
+    # A filter that keeps everything: the FilterSet's path.
+    everything = "&".join(f"state={state}" for state in Application.State.values)
+    prepared_pages: list[Any] = []
+    read_page = _LIST_PAGE.dicts
+
+    def counted_page(*args: Any, **kwargs: Any) -> Any:
+        prepared_pages.append(args)
+        return read_page(*args, **kwargs)
+
+    monkeypatch.setattr(_LIST_PAGE, "dicts", counted_page)
+    for user in readers(programme):
+        api_client.force_authenticate(user)
+        for ordering in ("", "ordering=waiting", "ordering=-waiting", "ordering=created", "ordering=-id"):
+            for page in ("page_size=3", "page_size=3&page=2", "page_size=500"):
+                prepared = api_client.get(f"/api/v1/applications/?{ordering}&{page}")
+                filtered = api_client.get(f"/api/v1/applications/?{ordering}&{page}&{everything}")
+                assert prepared.status_code == filtered.status_code, (user, ordering, page)
+                if prepared.status_code == 200:
+                    assert prepared.json()["results"] == filtered.json()["results"], (user, ordering, page)
+                    assert prepared.json()["count"] == filtered.json()["count"]
+        assert prepared_pages  # the list without filters was read by the prepared queries
+        prepared_pages.clear()
+        bad = api_client.get("/api/v1/applications/?ordering=bogus")
+        assert bad.status_code == 400
+        assert "ordering" in bad.json()["errors"]
