@@ -17,42 +17,8 @@ RUPIAH_PARAMS = frozenset({"principal", "limit", "available"})
 
 def rupiah_digits(amount: int) -> str:
     """``1234567`` as "1.234.567" in Indonesian, "1,234,567" in English."""
-    return _digits(amount, indonesian=(get_language() or "id").startswith("id"))
-
-
-def _digits(amount: int, *, indonesian: bool) -> str:
     text = f"{amount:,}"
-    return text.replace(",", ".") if indonesian else text
-
-
-class CheckRenderer:
-    """Renders stored check results in the language active when it was made, each
-    template translated once: a page of applications repeats the same few templates,
-    and a translation looked up again costs more than the rest of the rendering."""
-
-    def __init__(self) -> None:
-        self._indonesian = (get_language() or "id").startswith("id")
-        self._translated: dict[str, str] = {}
-
-    def _gettext(self, text: str) -> str:
-        translated = self._translated.get(text)
-        if translated is None:
-            translated = self._translated[text] = gettext(text)
-        return translated
-
-    def __call__(self, check: dict[str, Any]) -> dict[str, Any]:
-        """A stored check result as ``{"name", "passed", "message"}``."""
-        params = dict(check.get("params") or {})
-        for name in RUPIAH_PARAMS & params.keys():
-            if isinstance(params[name], int):
-                params[name] = _digits(params[name], indonesian=self._indonesian)
-        if "basis" in params:
-            params["basis"] = self._gettext(params["basis"]).format(**(params.pop("basis_params", None) or {}))
-        try:
-            message = self._gettext(check["template"]).format(**params)
-        except (KeyError, IndexError, ValueError):
-            message = check["template"]
-        return {"name": check["name"], "passed": check["passed"], "message": message}
+    return text.replace(",", ".") if (get_language() or "id").startswith("id") else text
 
 
 @lru_cache(maxsize=4096)
@@ -61,13 +27,22 @@ def checks_rendered(language: str, stored: str) -> list[dict[str, Any]]:
     ``language`` (the active one): kept for the process, as the same applications are
     listed again and again and their checks change only when they run again (then the
     text is new). Callers must not change the list."""
-    renderer = CheckRenderer()
-    return [renderer(check) for check in orjson.loads(stored)]
+    return [render_check(check) for check in orjson.loads(stored)]
 
 
 def render_check(check: dict[str, Any]) -> dict[str, Any]:
     """A stored check result as ``{"name", "passed", "message"}`` in the active language."""
-    return CheckRenderer()(check)
+    params = dict(check.get("params") or {})
+    for name in RUPIAH_PARAMS & params.keys():
+        if isinstance(params[name], int):
+            params[name] = rupiah_digits(params[name])
+    if "basis" in params:
+        params["basis"] = gettext(params["basis"]).format(**(params.pop("basis_params", None) or {}))
+    try:
+        message = gettext(check["template"]).format(**params)
+    except (KeyError, IndexError, ValueError):
+        message = check["template"]
+    return {"name": check["name"], "passed": check["passed"], "message": message}
 
 
 def iso_time(value: datetime | None, zone: tzinfo) -> str | None:

@@ -16,16 +16,22 @@ from config.roles import reader_scope
 from loans.models import Application, Installment, Loan
 
 
-def applications_in_scope(queryset: QuerySet[Application], scope: str, scope_id: int | None) -> QuerySet[Application]:
-    """``queryset`` narrowed to a scope of :func:`config.roles.reader_scope` (a bank sees
-    its applications once forwarded to it)."""
+def in_scope(queryset: QuerySet[Any], scope: str, scope_id: int | None, **bank_also: Any) -> QuerySet[Any]:
+    """``queryset`` (of applications or loans) narrowed to a scope of
+    :func:`config.roles.reader_scope`; ``bank_also``: what a bank's rows must also be."""
     if scope == "all":
         return queryset
     if scope == "bank" and scope_id is not None:
-        return queryset.filter(bank_id=scope_id, forwarded_at__isnull=False)
+        return queryset.filter(bank_id=scope_id, **bank_also)
     if scope == "borrower" and scope_id is not None:
         return queryset.filter(borrower_id=scope_id)
     return queryset.none()
+
+
+def applications_in_scope(queryset: QuerySet[Application], scope: str, scope_id: int | None) -> QuerySet[Application]:
+    """``queryset`` narrowed to a scope of :func:`config.roles.reader_scope` (a bank sees
+    its applications once forwarded to it)."""
+    return in_scope(queryset, scope, scope_id, forwarded_at__isnull=False)
 
 
 def application_visible(*, user: Any) -> QuerySet[Application]:
@@ -37,19 +43,8 @@ def application_visible(*, user: Any) -> QuerySet[Application]:
     )
 
 
-def loans_in_scope(queryset: QuerySet[Loan], scope: str, scope_id: int | None) -> QuerySet[Loan]:
-    """``queryset`` narrowed to a scope of :func:`config.roles.reader_scope`."""
-    if scope == "all":
-        return queryset
-    if scope == "bank" and scope_id is not None:
-        return queryset.filter(bank_id=scope_id)
-    if scope == "borrower" and scope_id is not None:
-        return queryset.filter(borrower_id=scope_id)
-    return queryset.none()
-
-
 def loan_visible(*, user: Any) -> QuerySet[Loan]:
-    return loans_in_scope(Loan.objects.select_related("bank", "borrower", "terms__product"), *reader_scope(user))
+    return in_scope(Loan.objects.select_related("bank", "borrower", "terms__product"), *reader_scope(user))
 
 
 def loan_with_names(queryset: QuerySet[Loan]) -> QuerySet[Loan]:
@@ -132,16 +127,21 @@ def loan_list(*, user: Any, params: Any) -> QuerySet[Loan]:
     return filtered(LoanFilter, params, loan_visible(user=user)).order_by("-id")
 
 
+def schedule_rows(loan_id: int, version: int) -> QuerySet[Installment]:
+    """The installments of schedule ``version`` of the loan ``loan_id``, in order."""
+    return Installment.objects.filter(loan_id=loan_id, schedule_version=version).order_by("number")
+
+
 def loan_installments(*, loan: Loan, version: int | None = None) -> QuerySet[Installment]:
     """The loan's schedule of ``version`` (default the current one), in order."""
-    return Installment.objects.filter(loan=loan, schedule_version=version or loan.schedule_version).order_by("number")
+    return schedule_rows(loan.pk, version or loan.schedule_version)
 
 
 #: One loan with its names, among those of a scope (:func:`loan_read`).
 _LOAN_READ = Prepared(
-    lambda scope, loan_id, scope_id: loan_with_names(loans_in_scope(Loan.objects.all(), scope, scope_id)).filter(
-        pk=loan_id
-    )[:1]
+    lambda scope, loan_id, scope_id: loan_with_names(in_scope(Loan.objects.all(), scope, scope_id)).filter(pk=loan_id)[
+        :1
+    ]
 )
 
 
@@ -156,11 +156,7 @@ def loan_read(*, user: Any, loan_id: int) -> Loan | None:
     return found
 
 
-_NEXT_INSTALLMENT = Prepared(
-    lambda loan_id, version: Installment.objects.filter(
-        loan_id=loan_id, schedule_version=version, paid_on__isnull=True
-    ).order_by("number")[:1]
-)
+_NEXT_INSTALLMENT = Prepared(lambda loan_id, version: schedule_rows(loan_id, version).filter(paid_on__isnull=True)[:1])
 
 
 def loan_next_installment(*, loan: Loan) -> Installment | None:

@@ -15,12 +15,12 @@ from config.errors import StateConflict, choice_name
 from config.prepared import Prepared
 from config.roles import reader_scope
 from loans.models import Installment, Loan
-from loans.selectors.applications import loans_in_scope
+from loans.selectors.applications import in_scope, schedule_rows
 
 
 def _locked(scope: str, loan_id: int, scope_id: int | None) -> QuerySet[Loan]:
     return (
-        loans_in_scope(Loan.objects.all(), scope, scope_id)
+        in_scope(Loan.objects.all(), scope, scope_id)
         .select_for_update(of=("self",))
         .select_related("terms", "bank")
         .filter(pk=loan_id)
@@ -68,9 +68,7 @@ def require_schedule_ready(loan: Loan) -> None:
         )
 
 
-_INSTALLMENTS = Prepared(
-    lambda loan_id, version: Installment.objects.filter(loan_id=loan_id, schedule_version=version).order_by("number")
-)
+_INSTALLMENTS = Prepared(schedule_rows)
 
 
 def current_installments(loan: Loan) -> list[Installment]:
