@@ -19,6 +19,7 @@ from django.db import models
 from django.utils import timezone
 
 from audit.models import AuditEntry
+from config.prepared import prepared_insert
 
 #: Personal data: stored masked (first and last 4 characters kept).
 PERSONAL_FIELDS = frozenset({"nik", "npwp", "phone", "address"})
@@ -156,7 +157,7 @@ def audit_record(
         to_state=to_state,
         at=at,
     )
-    entry.save(force_insert=True)
+    prepared_insert([entry])
     return entry
 
 

@@ -35,9 +35,9 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Model, QuerySet
+from django.db.models import Field, Model, QuerySet
 from django.db.models.query import get_related_populators
-from django.db.models.sql import UpdateQuery
+from django.db.models.sql import InsertQuery, UpdateQuery
 
 #: Marker values, by the type of the value they stand for: unusual enough not to be one
 #: of a query's own constants, and inside every integer column's range (an out-of-range
@@ -315,3 +315,141 @@ class PreparedUpdate:
         with _cursor(connection) as cursor:
             cursor.execute(found[0], _filled(found[1], found[2], values))
             return int(cursor.rowcount)
+
+
+# --- writing model rows --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Write:
+    """A statement of :func:`prepared_insert` or :func:`prepared_update`."""
+
+    sql: str
+    #: The columns an insert returns, and the ORM's converters of those.
+    returning: tuple[Field[Any, Any], ...] = ()
+    converters: tuple[tuple[int, tuple[Callable[..., Any], ...], Any], ...] = ()
+    #: Whether the parameters are one array a column (many rows on PostgreSQL: UNNEST).
+    columns_as_arrays: bool = False
+
+
+#: The statements of :func:`prepared_insert` and :func:`prepared_update`, by database,
+#: model and what varies their SQL.
+_WRITES: dict[Hashable, _Write] = {}
+#: The columns an insert writes, by model: every concrete one but the automatic key.
+_INSERTED: dict[type[Model], tuple[Field[Any, Any], ...]] = {}
+
+
+def _plain(values: Sequence[Any], model: type[Model]) -> None:
+    """Refuses an expression among a row's values: its SQL would be part of the statement."""
+    for value in values:
+        if hasattr(value, "resolve_expression"):
+            raise ImproperlyConfigured(f"a prepared write of {model.__name__} takes plain values, not {value!r}")
+
+
+#: More rows than this go through ``bulk_create`` (one statement per count is kept).
+PREPARED_INSERT_ROWS = 8
+
+
+def prepared_insert(objs: Sequence[Model]) -> None:
+    """What ``obj.save()`` does for new rows ``objs`` of one model (``force_insert``): one
+    INSERT of every concrete column, the primary key (and any other column the database
+    returns) set from its answer. The ORM writes the statement once per database, model
+    and number of rows, with the first rows it is given; each call sends its rows' values,
+    made as the ORM makes them (each field's ``pre_save`` and ``get_db_prep_save``).
+    More than :data:`PREPARED_INSERT_ROWS` rows are the ORM's ``bulk_create``.
+
+    Unlike ``save()``, it sends no ``pre_save``/``post_save`` signal (no Wibawa model has
+    a receiver) and takes no expression as a value."""
+    if not objs:
+        return
+    model = type(objs[0])
+    if len(objs) > PREPARED_INSERT_ROWS:
+        model._base_manager.bulk_create(objs)
+        return
+    meta = model._meta
+    connection = connections[DEFAULT_DB_ALIAS]
+    key = ("insert", connection.alias, model, len(objs))
+    fields = _INSERTED.get(model)
+    if fields is None:
+        fields = _INSERTED[model] = tuple(
+            f for f in meta.local_concrete_fields if f is not meta.auto_field and not f.generated
+        )
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
+    rows_of_values = [[field.pre_save(obj, True) for field in fields] for obj in objs]
+    for values in rows_of_values:
+        _plain(values, model)
+    found = _WRITES.get(key)
+    if found is None:
+        returning = tuple(meta.db_returning_fields)
+        if not connection.features.can_return_rows_from_bulk_insert and len(objs) > 1:
+            raise ImproperlyConfigured(f"{connection.vendor} returns no keys from a many-row insert")
+        query = InsertQuery(model)
+        query.insert_values(fields, list(objs))
+        compiler: Any = query.get_compiler(connection=connection)
+        compiler.returning_fields = list(returning)
+        statements = compiler.as_sql()
+        sql, params = statements[0]
+        # One parameter a value, row after row; or, for many rows on PostgreSQL (UNNEST),
+        # one array a column.
+        columns_as_arrays = len(objs) > 1 and len(params) == len(fields)
+        if len(statements) != 1 or not (columns_as_arrays or len(params) == len(fields) * len(objs)):
+            raise ImproperlyConfigured(f"the ORM's insert of {model.__name__} is not one statement of its values")
+        columns = [field.get_col(meta.db_table) for field in returning]
+        converters = tuple(
+            (position, tuple(convs), expression)
+            for position, (convs, expression) in compiler.get_converters(columns).items()
+        )
+        found = _WRITES[key] = _Write(sql, returning, converters, columns_as_arrays)
+    for values in rows_of_values:
+        values[:] = [field.get_db_prep_save(value, connection) for field, value in zip(fields, values, strict=True)]
+    if found.columns_as_arrays:
+        sent: list[Any] = [list(column) for column in zip(*rows_of_values, strict=True)]
+    else:
+        sent = [value for values in rows_of_values for value in values]
+    with _cursor(connection) as cursor:
+        cursor.execute(found.sql, sent)
+        rows = [list(row) for row in cursor.fetchall()] if found.returning else []
+    for obj, row in zip(objs, rows, strict=True):
+        for position, convs, expression in found.converters:
+            for convert in convs:
+                row[position] = convert(row[position], expression, connection)
+        for field, value in zip(found.returning, row, strict=True):
+            setattr(obj, field.attname, value)
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
+def prepared_update(obj: Model, fields: Sequence[str]) -> int:
+    """What ``obj.save(update_fields=fields)`` does: one UPDATE of those columns of
+    ``obj``'s row, by its primary key; answers how many rows it changed (1, or 0 for a
+    row that is gone). The ORM writes the statement once per database, model, fields
+    and which of the values are None (it writes those as NULL); each call sends the
+    values as the ORM makes them (``get_db_prep_save``). No signal is sent."""
+    model = type(obj)
+    meta = model._meta
+    connection = connections[DEFAULT_DB_ALIAS]
+    targets: tuple[Any, ...] = tuple(meta.get_field(name) for name in fields)
+    values = [field.pre_save(obj, False) for field in targets]
+    _plain(values, model)
+    nulls = tuple(value is None for value in values)
+    key = ("update", connection.alias, model, tuple(fields), nulls)
+    found = _WRITES.get(key)
+    if found is None:
+        query = UpdateQuery(model)
+        query.add_update_fields([(field, None, value) for field, value in zip(targets, values, strict=True)])
+        query.add_filter("pk", obj.pk)  # type: ignore[arg-type]  # Django's (name, value) form, as update() uses
+        sql, params = query.get_compiler(connection=connection).as_sql()
+        if len(params) != nulls.count(False) + 1:
+            raise ImproperlyConfigured(f"the ORM's update of {model.__name__} is not one statement of its values")
+        found = _WRITES[key] = _Write(sql)
+    params = [
+        field.get_db_prep_save(value, connection)
+        for field, value in zip(targets, values, strict=True)
+        if value is not None
+    ]
+    params.append(meta.pk.get_db_prep_value(obj.pk, connection))
+    with _cursor(connection) as cursor:
+        cursor.execute(found.sql, params)
+        return int(cursor.rowcount)

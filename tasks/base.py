@@ -46,11 +46,17 @@ def task_send(task: Task, *args: Any) -> AsyncResult | None:
     cannot take it (down, unreachable: the settings bound this to about a second),
     log a warning naming the task and the error (task arguments are ids, but they are
     not logged) and return None; the caller's change is committed whatever the broker
-    does. Errors of a task run eagerly are not the broker's and propagate."""
+    does. Errors of a task run eagerly are not the broker's and propagate.
+
+    The task's result is not kept (``ignore_result``): what such a task does is in the
+    rows it writes (a loan's schedule, a report's status, a close run), and nobody
+    waits on it. With the Redis result backend, a kept result costs every send a
+    SUBSCRIBE and an UNSUBSCRIBE on the result channel (a third of a repayment's
+    receipt send) and the worker a stored result."""
     if task.app.conf.task_always_eager:
         return task.delay(*args)
     try:
-        return task.delay(*args)
+        return task.apply_async(args, ignore_result=True)
     except Exception as exc:  # kombu, redis and the result backend each raise their own errors
         logger.warning("broker did not take task %s: %s: %s", task.name, type(exc).__name__, exc)
         return None

@@ -43,7 +43,7 @@ from banks.models import Bank
 from banks.selectors import bank_visible
 from config.clock import business_today
 from config.errors import ApplicationError, ItemsNotFound
-from config.prepared import PreparedUpdate
+from config.prepared import prepared_insert, prepared_update
 from config.roles import Role, reads_all, require_role, roles_of
 from loans.models import Loan, Repayment
 from loans.selectors.applications import loan_visible
@@ -210,7 +210,7 @@ def _new_report(*, params: ReportParams, owners: dict[str, Any], actor: Any, at:
     """A queued report for ``params`` (numbered), its task sent after the commit. It
     belongs to the ``owners`` given (bank, loan, repayment) and to the loan's borrower."""
     bank, loan = owners.get("bank"), owners.get("loan")
-    report = Report.objects.create(
+    report = Report(
         kind=params.kind,
         format=params.format,
         language=params.language,
@@ -228,14 +228,11 @@ def _new_report(*, params: ReportParams, owners: dict[str, Any], actor: Any, at:
         created_at=at,
         heartbeat_at=at,
     )
+    prepared_insert([report])
     report.number = f"WBW/{KINDS[params.kind].prefix}/{at.year}/{report.pk:06d}"
-    _NUMBER(report_id=report.pk, number=report.number)
+    prepared_update(report, ("number",))
     transaction.on_commit(lambda: _send(report.pk))
     return report
-
-
-#: Every booking's receipt takes a number: the ORM writes it once (config/prepared.py).
-_NUMBER = PreparedUpdate(lambda report_id, number: (Report.objects.filter(pk=report_id), {"number": number}))
 
 
 def _send(report_id: int) -> None:

@@ -1,7 +1,8 @@
 """config/prepared.py: a query the ORM compiles once, run with new values, answers what
 the ORM's own queryset answers (model rows with their annotations and converted columns,
 or value rows), on SQLite and on PostgreSQL; a value that does not reach the SQL as a
-parameter is refused when the query is first compiled."""
+parameter is refused when the query is first compiled. Rows written by prepared_insert
+and prepared_update read back exactly as rows the ORM's save() and bulk_create wrote."""
 
 from datetime import UTC, date, datetime
 from typing import Any
@@ -12,10 +13,11 @@ from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.test.utils import CaptureQueriesContext
 
+from audit.models import AuditEntry
 from banks.models import Bank
 from borrowers.models import Borrower
-from config.prepared import Prepared, PreparedUpdate
-from loans.models import Installment, Loan
+from config.prepared import PREPARED_INSERT_ROWS, Prepared, PreparedUpdate, prepared_insert, prepared_update
+from loans.models import Installment, Loan, Repayment, RepaymentAllocation
 from loans.selectors.applications import loan_read, loan_visible, loan_with_names
 from loans.services.common import loan_lock
 from tests.factories import UserFactory, bank_user, funded_bank, serviced_loan
@@ -239,3 +241,148 @@ def test_on_postgresql_times_are_read_by_psycopgs_c_loader_and_equal_the_orms() 
         assert found == expected
         assert found[0].tzinfo is expected[0].tzinfo is UTC
         assert found[0].isoformat() == expected[0].isoformat() == "2026-03-04T05:06:07.000089+00:00"
+
+
+# --- prepared writes -----------------------------------------------------------------
+
+
+def stored(instance: Any, *, but: tuple[str, ...] = ("id",)) -> dict[str, Any]:
+    """The row of ``instance`` as the database holds it, read by the ORM."""
+    fresh = type(instance)._base_manager.get(pk=instance.pk)
+    return {name: value for name, value in fields_of(fresh).items() if name not in but}
+
+
+def repayment_of(loan: Loan, reference: str, **overrides: Any) -> Repayment:
+    values: dict[str, Any] = {
+        "loan": loan,
+        "bank_id": loan.bank_id,
+        "amount": 1_234_567_890_123,  # beyond 32 bits
+        "paid_on": date(2026, 5, 31),
+        "channel": Repayment.Channel.TRANSFER,
+        "reference": reference,
+        "idempotency_key": f"key-{reference}",
+        "request_hash": "ab" * 32,
+        "response": {"id": None, "amount": 1_234_567_890_123, "allocations": [{"due_date": "2026-06-10"}], "ok": True},
+        "schedule_version": loan.schedule_version,
+        "created_by": UserFactory.create(),
+        "created_at": datetime(2026, 5, 31, 17, 30, 5, 123456, tzinfo=UTC),
+    }
+    return Repayment(**{**values, **overrides})
+
+
+def test_an_inserted_row_reads_back_as_the_orms_and_gets_its_key() -> None:
+    loan = serviced_loan()
+    by_orm = repayment_of(loan, "ORM-1")
+    by_orm.save(force_insert=True)
+    mine = repayment_of(loan, "PREP-1", created_by=by_orm.created_by)
+    with CaptureQueriesContext(connection) as queries:
+        prepared_insert([mine])
+    assert len(queries) == 1
+    assert mine.pk is not None
+    assert mine.pk != by_orm.pk
+    assert mine._state.adding is False
+    assert mine._state.db == "default"
+    expected = stored(by_orm, but=("id", "reference", "idempotency_key"))
+    assert stored(mine, but=("id", "reference", "idempotency_key")) == expected
+    assert expected["status"] == Repayment.Status.BOOKED
+    assert expected["reversed_by_id"] is None
+    assert stored(mine)["reference"] == "PREP-1"
+
+    # An audit row: JSON with a custom encoder, nullable keys left empty.
+    at = datetime(2026, 6, 1, 0, 0, 1, tzinfo=UTC)
+    entries = [
+        AuditEntry(
+            at=at,
+            actor=None,
+            action="test",
+            subject_type="loan",
+            subject_id=str(loan.pk),
+            before={"on": date(2026, 6, 1)},
+            after={},
+            amounts={"amount": 2**40},
+            loan_id=loan.pk,
+        )
+        for _ in range(2)
+    ]
+    entries[0].save(force_insert=True)
+    prepared_insert(entries[1:])
+    assert stored(entries[1]) == stored(entries[0])
+    assert stored(entries[1])["before"] == {"on": "2026-06-01"}
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, PREPARED_INSERT_ROWS, PREPARED_INSERT_ROWS + 1])
+def test_many_rows_insert_in_one_statement_each_with_its_key(count: int) -> None:
+    loan = serviced_loan()
+    repayment = repayment_of(loan, f"MANY-{count}")
+    prepared_insert([repayment])
+    rows = list(Installment.objects.filter(loan=loan).order_by("number"))
+    assert len(rows) >= count
+
+    def allocations() -> list[RepaymentAllocation]:
+        return [
+            RepaymentAllocation(
+                repayment=repayment,
+                installment=row,
+                component=RepaymentAllocation.Component.INTEREST if n % 2 else RepaymentAllocation.Component.PRINCIPAL,
+                amount=1_000 + n,
+                undone_at=None if n % 3 else datetime(2026, 6, 2, 3, 4, 5, tzinfo=UTC),
+            )
+            for n, row in enumerate(rows[:count])
+        ]
+
+    mine, by_orm = allocations(), allocations()
+    with CaptureQueriesContext(connection) as queries:
+        prepared_insert(mine)
+    assert len(queries) == 1  # one statement, whether prepared or bulk_create's
+    RepaymentAllocation.objects.bulk_create(by_orm)
+    assert len({a.pk for a in mine}) == count
+    assert None not in {a.pk for a in mine}
+    for one, other in zip(mine, by_orm, strict=True):
+        assert stored(one) == stored(other)
+        assert one.installment_id == stored(one)["installment_id"]  # each row got its own key
+
+
+def test_an_update_writes_the_fields_given_and_none_as_null() -> None:
+    loan = serviced_loan()
+    installments = list(Installment.objects.filter(loan=loan).order_by("number")[:2])
+    fields = ("principal_paid", "interest_paid", "paid_on")
+    mine, by_orm = installments
+    for row in (mine, by_orm):
+        row.principal_paid, row.interest_paid, row.paid_on = row.principal, 1, date(2026, 6, 10)
+    with CaptureQueriesContext(connection) as queries:
+        assert prepared_update(mine, fields) == 1
+    assert len(queries) == 1
+    by_orm.save(update_fields=fields)
+    own = ("id", "number", "due_date", "principal", "interest", "principal_paid", "balance")
+    assert stored(mine, but=own) == stored(by_orm, but=own)
+    assert stored(mine)["principal_paid"] == mine.principal
+    # A value set back to None (NULL), and only the fields given are written.
+    mine.paid_on, mine.penalty_paid = None, 999
+    assert prepared_update(mine, ("paid_on",)) == 1
+    assert stored(mine)["paid_on"] is None
+    assert stored(mine)["penalty_paid"] == 0
+    # A row that is gone changes nothing.
+    gone = Installment(pk=10**12, principal_paid=1)
+    assert prepared_update(gone, ("principal_paid",)) == 0
+
+    # JSON and integers beyond 32 bits, as save(update_fields=...) writes them.
+    repayments = [repayment_of(loan, f"UPD-{n}") for n in range(2)]
+    prepared_insert(repayments)
+    for repayment in repayments:
+        repayment.interest_waived, repayment.response = 3 * 2**31, {"id": repayment.pk, "rows": [1, 2]}
+    assert prepared_update(repayments[0], ("interest_waived", "response")) == 1
+    repayments[1].save(update_fields=("interest_waived", "response"))
+    assert stored(repayments[0])["interest_waived"] == 3 * 2**31
+    assert stored(repayments[0])["response"] == {"id": repayments[0].pk, "rows": [1, 2]}
+    same = ("id", "reference", "idempotency_key", "response", "created_by_id")
+    assert stored(repayments[0], but=same) == stored(repayments[1], but=same)
+
+
+def test_a_prepared_write_refuses_an_expression() -> None:
+    loan = serviced_loan()
+    loan.outstanding_principal = F("outstanding_principal") - 1
+    with pytest.raises(ImproperlyConfigured):
+        prepared_update(loan, ("outstanding_principal",))
+    repayment = repayment_of(loan, "EXPR", amount=F("amount"))
+    with pytest.raises(ImproperlyConfigured), transaction.atomic():
+        prepared_insert([repayment])
