@@ -10,7 +10,7 @@ the functions that took the most (cProfile, cumulative). Nothing is asserted: a 
 finding the cost, with ``benchmarks/api.py`` the measure under load.
 
     .venv/bin/python benchmarks/profile_api.py [--requests 300] [--only read]
-        [--profile] [--top 30] [--sql]
+        [--profile] [--top 30] [--sort cumulative] [--callers PATTERN] [--sql]
         [--database postgres://postgres@127.0.0.1:5432/wibawa_bench_api]
 """
 
@@ -55,6 +55,8 @@ def main() -> None:
     parser.add_argument("--only", choices=RUNS, action="append")
     parser.add_argument("--profile", action="store_true", help="Print cProfile's top functions a run.")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--sort", default="cumulative", help="cProfile's order: cumulative, tottime...")
+    parser.add_argument("--callers", help="Also print who called the functions matching this pattern.")
     parser.add_argument("--sql", action="store_true", help="Print the queries of one request a run.")
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/wibawa_bench_api")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14", help="Broker and cache; emptied.")
@@ -135,7 +137,10 @@ def main() -> None:
                 print("   ", sql[:220])
         if profiler:
             out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.top)
+            stats = pstats.Stats(profiler, stream=out).sort_stats(args.sort)
+            stats.print_stats(args.top)
+            if args.callers:
+                stats.print_callers(args.callers)
             print(out.getvalue())
     flush_redis(args.redis)
     shutil.rmtree(scratch, ignore_errors=True)

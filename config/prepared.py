@@ -164,18 +164,20 @@ def _compile(queryset: QuerySet[Any], markers: dict[str, Any]) -> _Compiled:
     )
 
 
-def _cursor(connection: Any) -> Any:
+def _cursor(connection: Any, *, times: bool = True) -> Any:
     """A cursor for a prepared query: on PostgreSQL one that binds its parameters on the
     server, so that psycopg prepares the statement once the connection has run it
     ``prepare_threshold`` times (the database's OPTIONS; Django's own cursors bind on the
-    client and are never prepared); elsewhere the connection's usual cursor."""
+    client and are never prepared), reading timestamps with psycopg's C loader unless
+    ``times`` is False (a write, which reads back no time); elsewhere the connection's
+    usual cursor."""
     if connection.vendor != "postgresql" or connection.settings_dict["OPTIONS"].get("prepare_threshold") is None:
         return connection.cursor()
     from django.db.backends.postgresql.base import ServerBindingCursor
 
     connection.ensure_connection()
     cursor: Any = ServerBindingCursor(connection.connection)  # type: ignore[call-arg]
-    fast = _c_timestamptz_loader()
+    fast = _c_timestamptz_loader() if times else None
     if fast is not None and connection.timezone_name == "UTC":
         cursor.adapters.register_loader("timestamptz", fast)
     return connection._prepare_cursor(cursor)
@@ -312,7 +314,7 @@ class PreparedUpdate:
             sql, params = query.get_compiler(connection.alias).as_sql()
             constants, slots = _slots(params, markers, queryset.model)
             found = self._compiled[key] = (sql, tuple(constants), tuple(slots))
-        with _cursor(connection) as cursor:
+        with _cursor(connection, times=False) as cursor:
             cursor.execute(found[0], _filled(found[1], found[2], values))
             return int(cursor.rowcount)
 
@@ -407,7 +409,7 @@ def prepared_insert(objs: Sequence[Model]) -> None:
         sent: list[Any] = [list(column) for column in zip(*rows_of_values, strict=True)]
     else:
         sent = [value for values in rows_of_values for value in values]
-    with _cursor(connection) as cursor:
+    with _cursor(connection, times=False) as cursor:
         cursor.execute(found.sql, sent)
         rows = [list(row) for row in cursor.fetchall()] if found.returning else []
     for obj, row in zip(objs, rows, strict=True):
@@ -450,6 +452,6 @@ def prepared_update(obj: Model, fields: Sequence[str]) -> int:
         if value is not None
     ]
     params.append(meta.pk.get_db_prep_value(obj.pk, connection))
-    with _cursor(connection) as cursor:
+    with _cursor(connection, times=False) as cursor:
         cursor.execute(found.sql, params)
         return int(cursor.rowcount)
