@@ -2,7 +2,7 @@
 16 clients at once.
 
 Set up (not timed): ``seed_demo`` (``--months`` months of history, 24 by default) in a
-scratch database, then VACUUM ANALYZE; the Redis database ``--redis`` (the broker, on a
+scratch database, then VACUUM ANALYZE and CHECKPOINT; the Redis database ``--redis`` (the broker, on a
 queue of its own, and the cache) emptied. Then gunicorn serves the app with the
 production settings: DEBUG off, a SECRET_KEY, Celery on the Redis broker (no worker
 takes the receipts the repayments queue: they wait in the benchmark's queue), the cache

@@ -23,6 +23,13 @@ its work for such queries. Integer values are sent as plain ints, sized by their
 :class:`PreparedUpdate` runs an UPDATE. Twins in the tests hold each use equal to the ORM's
 own queryset (tests/config/test_prepared.py, tests/loans/test_loan_answer.py,
 tests/loans/test_application_list.py).
+
+:func:`prepared_insert` and :func:`prepared_update` write model rows as ``save()`` does
+(a booking's rows, every audit row): the ORM writes the statement once, with the first
+rows it is given, and each call sends its own rows' values made by the fields themselves
+(``pre_save``, ``get_db_prep_save``: a value is sized by its own column, which it must fit
+anyway). tests/config/test_prepared.py holds the rows equal to ``save()``'s and
+``bulk_create``'s.
 """
 
 from __future__ import annotations
