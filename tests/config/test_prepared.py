@@ -172,6 +172,17 @@ def test_on_postgresql_a_query_run_often_becomes_a_prepared_statement() -> None:
         assert [i.number for i in found] == [1]
     assert any('"loans_installment"' in sql for sql in prepared_statements())
 
+    # So do the prepared writes: an audit row's INSERT and a loan's UPDATE.
+    assert not any("audit_auditentry" in sql or 'UPDATE "loans_loan"' in sql for sql in prepared_statements())
+    for n in range(threshold + 1):
+        prepared_insert([AuditEntry(at=loan.created_at, action="test", subject_type="loan", subject_id=str(n))])
+        loan.max_days_past_due = n
+        assert prepared_update(loan, ("max_days_past_due",)) == 1
+    statements = prepared_statements()
+    assert any(sql.startswith('INSERT INTO "audit_auditentry"') for sql in statements)
+    assert any(sql.startswith('UPDATE "loans_loan"') for sql in statements)
+    assert AuditEntry.objects.filter(action="test").count() == threshold + 1
+
 
 def test_pages_and_the_count_of_value_rows_are_the_orms() -> None:
     loans = [serviced_loan(tenor_months=tenor) for tenor in (6, 12)]
